@@ -1,0 +1,55 @@
+"""Time postprocessing of logits for all SQuAD v1.1 dev validation features (bert-base-uncased, 384/128).
+
+    python bench/postprocess.py [--shared ../shared] [--seed 0]
+
+Random logits (fine for timing), in one run: the vectorised `postprocess_predictions` against the teaching loop
+`postprocess_predictions_loop`, for SQuAD v1 and v2 settings; checks that the predictions are identical.
+"""
+import argparse, gc, sys, time
+from pathlib import Path
+
+import numpy as np
+
+from squad_qa.alignment import prepare_validation_features
+from squad_qa.data import load_squad, load_tokenizer
+from squad_qa.postprocess import postprocess_predictions, postprocess_predictions_loop, same_predictions
+
+
+def timed(fn, repeats):
+    "Best of `repeats` runs (cyclic GC off while timing, as in timeit), and the last result."
+    best = float('inf')
+    for _ in range(repeats):
+        gc.collect(); gc.disable()
+        try: start = time.perf_counter(); result = fn(); best = min(best, time.perf_counter() - start)
+        finally: gc.enable()
+    return best, result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--shared', default=str(Path(__file__).resolve().parents[2]/'shared'))
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--repeats', type=int, default=3, help='runs of each version; the best is reported')
+    args = parser.parse_args()
+    shared = Path(args.shared)
+    if not (shared/'data/squad/dev-v1.1.json').exists(): sys.exit(f"No dev-v1.1.json under {shared}; pass --shared")
+    dev = load_squad(shared/'data/squad/dev-v1.1.json')
+    tokenizer = load_tokenizer(shared/'tokenizers/bert-base-uncased')
+    features = dev.map(prepare_validation_features, batched=True, remove_columns=dev.column_names,
+                       fn_kwargs=dict(tokenizer=tokenizer, max_length=384, stride=128), desc='features')
+    width = max(map(len, features['input_ids']))
+    rng = np.random.default_rng(args.seed)
+    start, end = (rng.standard_normal((len(features), width)).astype(np.float32) for _ in range(2))
+    print(f"dev-v1.1: {len(dev):,} examples, {len(features):,} features, logits {start.shape}, n_best=20, max_answer_length=30, "
+          f"best of {args.repeats} runs each")
+    for v2 in (False, True):
+        kw = dict(n_best=20, max_answer_length=30, version_2_with_negative=v2)
+        t_vec, fast = timed(lambda: postprocess_predictions(dev, features, start, end, **kw), args.repeats)
+        t_loop, slow = timed(lambda: postprocess_predictions_loop(dev, features, start, end, **kw), args.repeats)
+        same = same_predictions(fast, slow)
+        print(f"  {'v2' if v2 else 'v1'}: vectorised {t_vec:6.2f} s, loop {t_loop:6.2f} s -> {t_loop / t_vec:5.1f}x faster; "
+              f"identical predictions (n-best lists included): {same}")
+        if not same: sys.exit("predictions differ")
+
+
+if __name__ == '__main__': main()
