@@ -262,13 +262,13 @@ def windows_html(example:dict, tokenizer, max_length:int=384, stride:int=128, pa
     encodings = tokenize_windows(batch, tokenizer, max_length, stride, padding=padding)
     n = len(encodings['input_ids'])
     starts, ends = answer_char_spans(batch)
-    labels = label_windows(encodings, starts.repeat(n), ends.repeat(n), cls_positions(encodings, tokenizer), layout.context_id)
+    cls_index = cls_positions(encodings, tokenizer)
+    labels = label_windows(encodings, starts.repeat(n), ends.repeat(n), cls_index, layout.context_id)
     legend = ''.join(f'<span style="background:{c}; padding:0 4px; margin-right:4px">{n_}</span>'
                      for n_, c in [('question', '#e3f2fd'), ('context', '#e8f5e9'), ('special', '#eeeeee')])
     legend += '<span style="border:1px dashed #9e9e9e; padding:0 4px; margin-right:4px">padding</span>'
     legend += '<mark style="background:#ffd54f">gold answer</mark> <span style="border:2px solid #d32f2f; padding:0 4px">label</span>'
     parts = [f'<div style="font:12px sans-serif; margin-bottom:4px"><b>{html.escape(example["question"])}</b> · {n} window(s) · {legend}</div>']
-    cls_index = cls_positions(encodings, tokenizer)
     for i in range(n) if window is None else [window]:
         s, e = int(labels[0][i]), int(labels[1][i])
         if not example['answers']['text']: what = f'unanswerable: label = CLS ({s})'

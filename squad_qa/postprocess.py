@@ -149,6 +149,18 @@ class NBest(Sequence):
     def __repr__(self): return repr(list(self))
 
 # %% ../nbs/03_postprocess.ipynb #e1bd059d
+def _feature_examples(ids:list, features) -> np.ndarray:
+    "Index into `ids` of every feature's example (-1 for features of examples not in `ids`)."
+    example_index = {qid: i for i, qid in enumerate(ids)}
+    return np.array([example_index.get(q, -1) for q in _column(features, 'example_id')], dtype=np.int64)
+
+def _candidate_chars(layout:tuple, rows, starts, ends) -> tuple[np.ndarray, np.ndarray]:
+    "Character span of candidate token spans `starts..ends` of windows `rows`, from `_context_layout`'s output."
+    first_ctx, _, chars, run_start = layout
+    return chars[run_start[rows] + starts - first_ctx[rows], 0], chars[run_start[rows] + ends - first_ctx[rows], 1]
+
+# %%
+#| export
 def _merge_windows(cand_example:np.ndarray, cand_score:np.ndarray, windows_per_example:np.ndarray) -> np.ndarray:
     "Order of the candidates by example, then best score, then the loop's order; only examples with several windows need sorting."
     if len(cand_example) == 0 or np.any(np.diff(cand_example) < 0):  # features not grouped by example: sort everything
@@ -195,9 +207,10 @@ def postprocess_predictions(examples, features, start_logits, end_logits, n_best
     `start`/`end`, the `n_best` list, and for v2.0 `null_score`, `score_diff` and `no_answer_probability`."""
     start_logits, end_logits = _stack_logits(start_logits), _stack_logits(end_logits)
     n_features, width = start_logits.shape
-    example_ids = _column(features, 'example_id')
-    if n_features != len(example_ids): raise ValueError(f"{n_features} rows of logits for {len(example_ids)} features")
-    first_ctx, last_ctx, context_chars, run_start = _context_layout(features)
+    ids, contexts = _column(examples, 'id'), _column(examples, 'context')
+    feature_example = _feature_examples(ids, features)
+    if n_features != len(feature_example): raise ValueError(f"{n_features} rows of logits for {len(feature_example)} features")
+    layout = first_ctx, last_ctx, _, _ = _context_layout(features)
     cls = np.asarray(_column(features, 'cls_index')) if _has_column(features, 'cls_index') else np.zeros(n_features, dtype=np.int64)
     window_null = start_logits[np.arange(n_features), cls] + end_logits[np.arange(n_features), cls]  # before trimming: XLNet's CLS is last
     width = min(width, int(last_ctx.max(initial=0)) + 1)  # no answer can start or end past the last context token
@@ -218,15 +231,10 @@ def postprocess_predictions(examples, features, start_logits, end_logits, n_best
     pick = _top_k(scores, min(n_best, k * k))
     cand_score = np.take_along_axis(scores, pick, 1)
     cand_s, cand_e = np.take_along_axis(best_s, pick // k, 1), np.take_along_axis(best_e, pick % k, 1)
-    ids, contexts = _column(examples, 'id'), _column(examples, 'context')
-    example_index = {qid: i for i, qid in enumerate(ids)}
-    feature_example = np.array([example_index.get(q, -1) for q in example_ids], dtype=np.int64)
     cand_example = np.broadcast_to(feature_example[:, None], pick.shape)
     keep = np.isfinite(cand_score) & (cand_example >= 0)
     cand_example, cand_score = cand_example[keep], cand_score[keep]
-    cand_feature = np.broadcast_to(rows, pick.shape)[keep]
-    cand_start = context_chars[run_start[cand_feature] + cand_s[keep] - first_ctx[cand_feature], 0]
-    cand_end = context_chars[run_start[cand_feature] + cand_e[keep] - first_ctx[cand_feature], 1]
+    cand_start, cand_end = _candidate_chars(layout, np.broadcast_to(rows, pick.shape)[keep], cand_s[keep], cand_e[keep])
     return _records(ids, contexts, feature_example, cand_example, cand_score, cand_start, cand_end, window_null,
                     n_best, version_2_with_negative, null_threshold)
 

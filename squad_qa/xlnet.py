@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from .postprocess import _column, _context_layout, _records
+from .postprocess import _candidate_chars, _column, _context_layout, _feature_examples, _records
 
 # %% auto #0
 __all__ = ['model_inputs', 'unpad_beam_outputs', 'postprocess_beam_predictions']
@@ -40,19 +40,17 @@ def postprocess_beam_predictions(examples, features, start_top_log_probs, start_
     end_lp, end_ix = np.asarray(end_top_log_probs), np.asarray(end_top_index)
     n_features, start_n_top = start_ix.shape
     end_n_top = end_ix.shape[1] // start_n_top
-    first_ctx, last_ctx, chars, run_start = _context_layout(features)
+    layout = first_ctx, last_ctx, _, _ = _context_layout(features)
     s = np.repeat(start_ix, end_n_top, axis=1)  # candidate i * end_n_top + j: start i, its j-th end
     scores = np.repeat(start_lp, end_n_top, axis=1) + end_lp
     in_context = lambda pos: (pos >= first_ctx[:, None]) & (pos <= last_ctx[:, None])
     valid = in_context(s) & in_context(end_ix) & (end_ix >= s) & (end_ix - s + 1 <= max_answer_length)
     rows = np.broadcast_to(np.arange(n_features)[:, None], s.shape)
     ids, contexts = _column(examples, 'id'), _column(examples, 'context')
-    example_index = {qid: i for i, qid in enumerate(ids)}
-    feature_example = np.array([example_index.get(q, -1) for q in _column(features, 'example_id')], dtype=np.int64)
+    feature_example = _feature_examples(ids, features)
     keep = valid & (feature_example[:, None] >= 0)
     cand_example, cand_score = feature_example[rows[keep]], scores[keep].astype(np.float64)
-    cand_start = chars[run_start[rows[keep]] + s[keep] - first_ctx[rows[keep]], 0]
-    cand_end = chars[run_start[rows[keep]] + end_ix[keep] - first_ctx[rows[keep]], 1]
+    cand_start, cand_end = _candidate_chars(layout, rows[keep], s[keep], end_ix[keep])
     sigmoid = lambda null: np.where(np.isfinite(null), 1 / (1 + np.exp(-np.where(np.isfinite(null), null, 0.0))), 0.0)
     results = _records(ids, contexts, feature_example, cand_example, cand_score, cand_start, cand_end, cls_logits, n_best,
                        version_2_with_negative, math.inf, null_probability=sigmoid)
