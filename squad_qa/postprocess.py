@@ -125,12 +125,12 @@ def _top_k(x:np.ndarray, k:int) -> np.ndarray:
     if k >= x.shape[1]: return np.argsort(-x, axis=1, kind='stable')
     import torch
     values, top = (t.numpy() for t in torch.topk(torch.from_numpy(np.ascontiguousarray(x)), k + 1, dim=1, sorted=True))
-    split_tie = values[:, k - 1] == values[:, k]  # the k-th and (k+1)-th tie: which of them gets in depends on position
-    top = np.ascontiguousarray(top[:, :k])
-    if split_tie.any(): top[split_tie] = np.argsort(-x[split_tie], axis=1, kind='stable')[:, :k]
-    top.sort(axis=1)
-    order = np.argsort(-np.take_along_axis(x, top, axis=1), axis=1, kind='stable')
-    return np.take_along_axis(top, order, axis=1)
+    # topk orders equal values arbitrarily: rows with a tie among their k+1 best get the stable order (ties of -inf, the
+    # masked positions, never become candidates, so their order does not matter)
+    tied = np.flatnonzero(((values[:, 1:] == values[:, :-1]) & np.isfinite(values[:, 1:])).any(axis=1))
+    top = top[:, :k]
+    if len(tied): top[tied] = np.argsort(-x[tied], axis=1, kind='stable')[:, :k]
+    return top
 
 # %% ../nbs/03_postprocess.ipynb #d0fe6b96
 class NBest(Sequence):
@@ -159,8 +159,7 @@ def _candidate_chars(layout:tuple, rows, starts, ends) -> tuple[np.ndarray, np.n
     first_ctx, _, chars, run_start = layout
     return chars[run_start[rows] + starts - first_ctx[rows], 0], chars[run_start[rows] + ends - first_ctx[rows], 1]
 
-# %%
-#| export
+# %% ../nbs/03_postprocess.ipynb #0db34701
 def _merge_windows(cand_example:np.ndarray, cand_score:np.ndarray, windows_per_example:np.ndarray) -> np.ndarray:
     "Order of the candidates by example, then best score, then the loop's order; only examples with several windows need sorting."
     if len(cand_example) == 0 or np.any(np.diff(cand_example) < 0):  # features not grouped by example: sort everything
@@ -189,16 +188,23 @@ def _records(ids:list, contexts:list, feature_example:np.ndarray, cand_example, 
         weights = np.bincount(cand_example[in_n_best], np.exp(cand_score[in_n_best] - top[cand_example[in_n_best]]), minlength=n)
         p_null = np.exp(null - top) / (np.exp(null - top) + weights)
     else: p_null = null_probability(null)
+    found = last > first
     best_at = np.minimum(first, max(len(cand_score) - 1, 0))
-    best_start, best_end = cand_start[best_at].tolist(), cand_end[best_at].tolist()
-    best_score, null_list, p_null_list = cand_score[best_at].astype(np.float64).tolist(), null.tolist(), p_null.tolist()
-    results = []
-    for i, (qid, context, a, b) in enumerate(zip(ids, contexts, first.tolist(), last.tolist())):
-        best = {'text': context[best_start[i]:best_end[i]], 'score': best_score[i], 'start': best_start[i], 'end': best_end[i]} if b > a else None
-        has_null = null_list[i] != math.inf
-        results.append(_result(qid, context, best, NBest(context, cand_start, cand_end, cand_score, a, b),
-                               null_list[i] if has_null else None, p_null_list[i] if has_null else 0.0, version_2_with_negative, null_threshold))
-    return results
+    best_start, best_end = np.where(found, cand_start[best_at], -1).tolist(), np.where(found, cand_end[best_at], -1).tolist()
+    best_score = np.where(found, cand_score[best_at].astype(np.float64), -np.inf)
+    columns = [ids, contexts, best_start, best_end, best_score.tolist(), first.tolist(), last.tolist()]
+    if not version_2_with_negative:
+        return [{'id': q, 'prediction_text': c[s:e] if s >= 0 else '', 'score': score, 'start': s if s >= 0 else None,
+                 'end': e if s >= 0 else None, 'n_best': NBest(c, cand_start, cand_end, cand_score, a, b)}
+                for q, c, s, e, score, a, b in zip(*columns)]
+    has_null = np.isfinite(null)
+    null_score = np.where(has_null, null, -np.inf)
+    score_diff = null_score - best_score
+    answered = found & ~(score_diff > null_threshold)  # as in the loop: NaN (no span, no null) is not "> threshold"
+    columns += [null_score.tolist(), score_diff.tolist(), np.where(has_null, p_null, 0.0).tolist(), answered.tolist()]
+    return [{'id': q, 'prediction_text': c[s:e] if ok else '', 'score': score, 'start': s if ok else None, 'end': e if ok else None,
+             'n_best': NBest(c, cand_start, cand_end, cand_score, a, b), 'null_score': null, 'score_diff': diff, 'no_answer_probability': p}
+            for q, c, s, e, score, a, b, null, diff, p, ok in zip(*columns)]
 
 # %% ../nbs/03_postprocess.ipynb #95a865db
 def postprocess_predictions(examples, features, start_logits, end_logits, n_best:int=20, max_answer_length:int=30,
@@ -222,11 +228,12 @@ def postprocess_predictions(examples, features, start_logits, end_logits, n_best
     best_s = _top_k(np.where(in_context, start_logits, -np.inf), k)
     best_e = _top_k(np.where(in_context, end_logits, -np.inf), k)
     # 3. the n_best x n_best score cube of every window; invalid pairs are -inf
+    import torch
+    s, e = torch.from_numpy(best_s), torch.from_numpy(best_e)
+    scores = torch.gather(torch.from_numpy(start_logits), 1, s)[:, :, None] + torch.gather(torch.from_numpy(end_logits), 1, e)[:, None, :]
+    length = e.int()[:, None, :] - s.int()[:, :, None]
+    scores = scores.masked_fill_((length < 0) | (length >= max_answer_length), -math.inf).reshape(n_features, k * k).numpy()
     rows = np.arange(n_features)[:, None]
-    s, e = best_s.astype(np.int32)[:, :, None], best_e.astype(np.int32)[:, None, :]
-    scores = np.take_along_axis(start_logits, best_s, 1)[:, :, None] + np.take_along_axis(end_logits, best_e, 1)[:, None, :]
-    np.putmask(scores, (e - s).view(np.uint32) >= max_answer_length, -np.inf)  # end before start wraps round to a huge unsigned
-    scores = scores.reshape(n_features, k * k)
     # 4. each window's n_best pairs, then each example's n_best over its windows (ties in the loop's order)
     pick = _top_k(scores, min(n_best, k * k))
     cand_score = np.take_along_axis(scores, pick, 1)
