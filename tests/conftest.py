@@ -26,3 +26,15 @@ def dev_v11_path(): return shared_path('data', 'squad', 'dev-v1.1.json')
 def dev_v11(dev_v11_path):
     from squad_qa.data import load_squad
     return load_squad(dev_v11_path)
+
+
+@pytest.fixture(scope='session')
+def toy_model_dir(tmp_path_factory):
+    "The embedded MiniLM fine-tuned on 1,200 toy questions for two epochs (chapter 04's recipe, ~2 minutes on 2 CPU cores), saved."
+    from squad_qa.training import TrainConfig, load_qa_model, qa_features, toy_squad, train_qa
+    model, tokenizer = load_qa_model()
+    train = toy_squad('train').select(range(1200))
+    result = train_qa(model, tokenizer, qa_features(train, tokenizer, 192, 64, train=True), config=TrainConfig(epochs=2, lr=1e-4, seed=0))
+    folder = tmp_path_factory.mktemp('toy_model')
+    result.model.save_pretrained(folder); tokenizer.save_pretrained(folder)
+    return folder

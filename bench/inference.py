@@ -1,0 +1,77 @@
+"""Answer the first 300 questions of SQuAD v1.1 dev with `QuestionAnswerer` and with `transformers.pipeline`, in one run.
+
+    python bench/inference.py [--model FOLDER] [--questions 300] [--shared ../shared]
+
+Both use the same model and settings (384/128, max_answer_length 30). Reports questions per second of each, how many
+answers agree, and every disagreement with what explains it (the context has several windows, or a tie). The model is
+a fine-tuned folder if given (e.g. the output of bench/train_offline.py --output-dir), else the embedded MiniLM
+fine-tuned for two minutes on the toy data (chapter 04's recipe) so that the answers mean something.
+"""
+import argparse, gc, json, sys, time
+from pathlib import Path
+
+from squad_qa.data import load_squad
+from squad_qa.inference import QuestionAnswerer
+from squad_qa.training import TrainConfig, load_qa_model, qa_features, toy_squad, train_qa
+
+
+def timed(fn, repeats:int):
+    "Best of `repeats` runs (cyclic GC off while timing) and the last result."
+    best, result = float('inf'), None
+    for _ in range(repeats):
+        gc.collect(); gc.disable()
+        try: began = time.perf_counter(); result = fn(); best = min(best, time.perf_counter() - began)
+        finally: gc.enable()
+    return best, result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--shared', default=str(Path(__file__).resolve().parents[2]/'shared'))
+    parser.add_argument('--model', default=None, help='fine-tuned model folder (default: MiniLM fine-tuned on the toy data here)')
+    parser.add_argument('--questions', type=int, default=300); parser.add_argument('--batch-size', type=int, default=32)
+    parser.add_argument('--repeats', type=int, default=2, help='runs of each; the best is reported')
+    args = parser.parse_args()
+    path = Path(args.shared)/'data/squad/dev-v1.1.json'
+    if not path.exists(): sys.exit(f"No dev-v1.1.json under {args.shared}; pass --shared")
+    import torch
+    from transformers import pipeline
+
+    dev = load_squad(path).select(range(args.questions))
+    if args.model: model, tokenizer = load_qa_model(args.model)
+    else:
+        model, tokenizer = load_qa_model()
+        train = toy_squad('train').select(range(1200))
+        model = train_qa(model, tokenizer, qa_features(train, tokenizer, 192, 64, train=True), config=TrainConfig(epochs=2, lr=1e-4, seed=0)).model
+    model.eval()
+    questions, contexts = list(dev['question']), list(dev['context'])
+    settings = dict(max_seq_len=384, doc_stride=128, max_answer_len=30)
+    answerer = QuestionAnswerer(model, tokenizer, max_length=384, stride=128, batch_size=args.batch_size)
+    qa_pipeline = pipeline('question-answering', model=model, tokenizer=tokenizer, device=-1)
+
+    with torch.inference_mode():
+        t_ours, ours = timed(lambda: answerer(questions, contexts), args.repeats)
+        t_pipe, theirs = timed(lambda: [qa_pipeline(question=q, context=c, **settings) for q, c in zip(questions, contexts)], args.repeats)
+        t_pipe_batched, theirs_batched = timed(lambda: qa_pipeline(question=questions, context=contexts, batch_size=args.batch_size, **settings), 1)
+
+    windows = answerer.windows(questions, contexts)
+    per_question = {}
+    for example_id in windows['example_id']: per_question[example_id] = per_question.get(example_id, 0) + 1
+    differences = []
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        if (a['answer'], a['start'], a['end']) == (b['answer'], b['start'], b['end']): continue
+        several = per_question[f'q{i}'] > 1
+        differences.append({'question': dev[i]['id'], 'ours': a['answer'], 'pipeline': b['answer'], 'windows': per_question[f'q{i}'],
+                            'why': 'several windows: the pipeline compares per-window probabilities, we compare logit sums' if several
+                                   else 'one window: a tie or a rounding difference'})
+    print(f"{len(dev)} questions of dev-v1.1, {len(windows['input_ids'])} windows (384/128), CPU threads {torch.get_num_threads()}")
+    print(f"  QuestionAnswerer (batch {args.batch_size}): {t_ours:6.2f} s  {len(dev) / t_ours:6.1f} questions/s")
+    print(f"  pipeline, one call per question:   {t_pipe:6.2f} s  {len(dev) / t_pipe:6.1f} questions/s  -> ours is {t_pipe / t_ours:.2f}x faster")
+    print(f"  pipeline, one call, batch_size={args.batch_size}: {t_pipe_batched:6.2f} s  {len(dev) / t_pipe_batched:6.1f} questions/s  -> ours is {t_pipe_batched / t_ours:.2f}x faster")
+    same = len(dev) - len(differences)
+    print(f"  same answer and span: {same} of {len(dev)}; batched pipeline equals per-question pipeline: "
+          f"{sum(a['answer'] == b['answer'] for a, b in zip(theirs, theirs_batched))} of {len(dev)}")
+    for d in differences: print('   ', json.dumps(d, ensure_ascii=False))
+
+
+if __name__ == '__main__': main()
