@@ -68,9 +68,14 @@ def test_app_in_a_real_browser(voila_url, toy_model_dir):
                                     args=['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'])
         try:
             page = browser.new_page(viewport={'width': 1200, 'height': 1000})
-            page.goto(voila_url, timeout=180_000)
+            # Voilà streams the page while it runs the notebook (loading the model): return once the response starts,
+            # then wait for the widgets themselves
+            page.goto(voila_url, timeout=300_000, wait_until='commit')
             context_box = page.locator('.qa-context-input textarea')
-            context_box.wait_for(timeout=180_000)  # Voilà runs the notebook (loads the model) before the widgets appear
+            try: context_box.wait_for(timeout=300_000)
+            except Exception:
+                page.screenshot(path=str(ARTIFACTS/'app_timeout.png'), full_page=True)
+                raise
             page.locator('.qa-output mark.qa-answer').first.wait_for(timeout=60_000)  # the prefilled example is answered
             context_box.fill(CONTEXT)
             question_box = page.locator('.qa-question-input input')
