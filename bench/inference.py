@@ -7,22 +7,16 @@ answers agree, and every disagreement with what explains it (the context has sev
 a fine-tuned folder if given (e.g. the output of bench/train_offline.py --output-dir), else the embedded MiniLM
 fine-tuned for two minutes on the toy data (chapter 04's recipe) so that the answers mean something.
 """
-import argparse, gc, json, sys, time
+import argparse, json, sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from timing import timed  # noqa: E402
 
 from squad_qa.data import load_squad
 from squad_qa.inference import QuestionAnswerer
 from squad_qa.training import TrainConfig, load_qa_model, qa_features, toy_squad, train_qa
 
-
-def timed(fn, repeats:int):
-    "Best of `repeats` runs (cyclic GC off while timing) and the last result."
-    best, result = float('inf'), None
-    for _ in range(repeats):
-        gc.collect(); gc.disable()
-        try: began = time.perf_counter(); result = fn(); best = min(best, time.perf_counter() - began)
-        finally: gc.enable()
-    return best, result
 
 
 def main():

@@ -5,8 +5,11 @@
 Random logits (fine for timing), in one run: the vectorised `postprocess_predictions` against the teaching loop
 `postprocess_predictions_loop`, for SQuAD v1 and v2 settings; checks that the predictions are identical.
 """
-import argparse, gc, sys, time
+import argparse, sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from timing import timed  # noqa: E402
 
 import numpy as np
 
@@ -14,15 +17,6 @@ from squad_qa.alignment import prepare_validation_features
 from squad_qa.data import load_squad, load_tokenizer
 from squad_qa.postprocess import postprocess_predictions, postprocess_predictions_loop, same_predictions
 
-
-def timed(fn, repeats):
-    "Best of `repeats` runs (cyclic GC off while timing, as in timeit), and the last result."
-    best = float('inf')
-    for _ in range(repeats):
-        gc.collect(); gc.disable()
-        try: start = time.perf_counter(); result = fn(); best = min(best, time.perf_counter() - start)
-        finally: gc.enable()
-    return best, result
 
 
 def main():

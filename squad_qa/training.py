@@ -340,7 +340,7 @@ def train_qa(model, tokenizer, train_features, eval_examples=None, eval_features
     last_eval, last_good = None, None
     if config.eval_before and eval_features is not None and not state['history'] and resume_from is None:
         last_eval = evaluate()
-        state['history'].append(_history_row(0, state, last_eval, 0.0, accelerator))
+        state['history'].append(_history_row(0, state, last_eval, 0.0))
     rng_at_step = torch.get_rng_state()
     try:
         for epoch in range(state['epoch'], config.epochs):
@@ -376,7 +376,7 @@ def train_qa(model, tokenizer, train_features, eval_examples=None, eval_features
                     if config.tensorboard: accelerator.log({'train/loss': loss.item(), 'train/lr': scheduler.get_last_lr()[0]}, step=state['step'])
                     for callback in callbacks: callback(state=state, model=unwrapped(), loss=loss.item())
             if eval_features is not None: last_eval = evaluate()
-            state['history'].append(_history_row(epoch + 1, state, last_eval if eval_features is not None else None, time.perf_counter() - began, accelerator))
+            state['history'].append(_history_row(epoch + 1, state, last_eval if eval_features is not None else None, time.perf_counter() - began))
             if config.tensorboard: accelerator.log({f'eval/{k}': v for k, v in state['history'][-1].items() if isinstance(v, float)}, step=state['step'])
             state.update(epoch=epoch + 1, batches_done=0, epoch_loss=[0.0, 0], tokens=[0, 0])
             rng_at_step = torch.get_rng_state()
@@ -395,7 +395,7 @@ def train_qa(model, tokenizer, train_features, eval_examples=None, eval_features
     return result
 
 # %% ../nbs/04_training.ipynb #694f410e
-def _history_row(epoch:int, state:dict, evaluation:dict|None, seconds:float, accelerator) -> dict:
+def _history_row(epoch:int, state:dict, evaluation:dict|None, seconds:float) -> dict:
     loss_sum, batches = state['epoch_loss']
     row = {'epoch': epoch, 'step': state['step'], 'train_loss': loss_sum / batches if batches else float('nan'),
            'eval_loss': float('nan'), 'exact': float('nan'), 'f1': float('nan'), 'seconds': seconds,
