@@ -9,7 +9,7 @@ import argparse, sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from timing import timed  # noqa: E402
+from timing import timed_together  # noqa: E402
 
 import numpy as np
 
@@ -23,7 +23,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--shared', default=str(Path(__file__).resolve().parents[2]/'shared'))
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--repeats', type=int, default=3, help='runs of each version; the best is reported')
+    parser.add_argument('--repeats', type=int, default=7, help='rounds of runs (one of each version per round); the best of each is reported')
     args = parser.parse_args()
     shared = Path(args.shared)
     if not (shared/'data/squad/dev-v1.1.json').exists(): sys.exit(f"No dev-v1.1.json under {shared}; pass --shared")
@@ -38,10 +38,10 @@ def main():
           f"best of {args.repeats} runs each")
     for v2 in (False, True):
         kw = dict(n_best=20, max_answer_length=30, version_2_with_negative=v2)
-        t_vec, fast = timed(lambda: postprocess_predictions(dev, features, start, end, **kw), args.repeats)
-        t_loop, slow = timed(lambda: postprocess_predictions_loop(dev, features, start, end, **kw), args.repeats)
+        (t_vec, t_loop), (fast, slow) = timed_together([lambda: postprocess_predictions(dev, features, start, end, **kw),
+                                                        lambda: postprocess_predictions_loop(dev, features, start, end, **kw)], args.repeats)
         same = same_predictions(fast, slow)
-        print(f"  {'v2' if v2 else 'v1'}: vectorised {t_vec:6.2f} s, loop {t_loop:6.2f} s -> {t_loop / t_vec:5.1f}x faster; "
+        print(f"  {'v2' if v2 else 'v1'}: vectorised {t_vec:6.3f} s, loop {t_loop:6.3f} s -> {t_loop / t_vec:5.1f}x faster; "
               f"identical predictions (n-best lists included): {same}")
         if not same: sys.exit("predictions differ")
 

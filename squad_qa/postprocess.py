@@ -4,8 +4,9 @@
 
 # %% ../nbs/03_postprocess.ipynb #041e66db
 from __future__ import annotations
-import base64, html, io, math
+import base64, html, io, math, os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -29,9 +30,19 @@ def _null_candidate_probability(null_score:float, scores) -> float:
 # %% ../nbs/03_postprocess.ipynb #15853005
 def _has_column(table, name:str) -> bool: return name in (table.column_names if hasattr(table, 'column_names') else table)
 
+def _arrow_column(table, name:str) -> pa.Array | pa.ChunkedArray:
+    "A column of a `Dataset` as Arrow, or of a dict of lists; `_as_arrow(dataset)` first saves the format switch on every call."
+    if not hasattr(table, 'with_format'): return pa.array(list(table[name]))
+    return (table if table.format['type'] == 'arrow' else table.with_format('arrow'))[name]
+
+def _as_arrow(table): return table.with_format('arrow') if hasattr(table, 'with_format') else table
+
 def _column(table, name:str) -> list:
     "A column as a Python list; from a `Dataset` through Arrow in one call (iterating a column row by row is slow)."
-    return table.with_format('arrow')[name].to_pylist() if hasattr(table, 'with_format') else list(table[name])
+    if not hasattr(table, 'with_format'): return list(table[name])
+    column = _arrow_column(table, name)
+    is_text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+    return column.to_numpy(zero_copy_only=False).tolist() if is_text else column.to_pylist()  # the faster way for text
 
 # %% ../nbs/03_postprocess.ipynb #023741ea
 def postprocess_predictions_loop(examples, features, start_logits, end_logits, n_best:int=20, max_answer_length:int=30,
@@ -99,60 +110,158 @@ def oracle_logits(features, noise:float=0.0, signal:float=10.0, seed:int=0) -> t
     return start, end
 
 # %% ../nbs/03_postprocess.ipynb #a2c7c64e
+def _validity(array:pa.Array) -> np.ndarray:
+    "Which entries of an Arrow array are not null, as NumPy booleans unpacked from its validity bitmap."
+    if array.null_count == 0: return np.ones(len(array), bool)
+    bits = np.frombuffer(array.buffers()[0], np.uint8)
+    return np.unpackbits(bits, count=array.offset + len(array), bitorder='little')[array.offset:].astype(bool)
+
+def _pairs(positions:pa.Array) -> np.ndarray:
+    "The `[start, end]` lists of the non-null entries of `positions` as an `(m, 2)` array; no copy where null entries are empty."
+    begin, stop = positions.offsets[0].as_py(), positions.offsets[-1].as_py()
+    values = positions.values.slice(begin, stop - begin)
+    if len(values) == 2 * (len(positions) - positions.null_count) and values.null_count == 0: return values.to_numpy().reshape(-1, 2)
+    return positions.flatten().to_numpy(zero_copy_only=False).reshape(-1, 2)
+
 def _context_layout(features) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Read from the features' Arrow column at once: every feature's first and last context position, the characters
     `[start, end)` of all context tokens (features one after the other) and where each feature's run of them begins."""
-    column = features.with_format('arrow')['offset_mapping'] if hasattr(features, 'with_format') else pa.array(features['offset_mapping'])
-    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    row_start = np.asarray(column.offsets)[:-1]
-    positions = column.flatten()  # one entry per position: a [start, end] list, or null outside the context
-    is_context = np.asarray(positions.is_valid())
-    context_at = np.flatnonzero(is_context)
-    chars = positions.flatten().to_numpy(zero_copy_only=False).reshape(-1, 2)
-    lengths = np.diff(np.asarray(column.offsets))
-    counts = np.where(lengths > 0, np.add.reduceat(is_context.astype(np.int32), np.minimum(row_start, max(len(is_context) - 1, 0))), 0) if len(is_context) else lengths
-    run_start = np.cumsum(counts) - counts
-    safe = np.minimum(run_start, max(len(context_at) - 1, 0))
-    first = np.where(counts > 0, context_at[safe] - row_start, 0) if len(context_at) else np.zeros(len(row_start), np.int64)
-    last = first + counts - 1
-    gaps = (counts > 0) & (context_at[np.minimum(safe + counts - 1, max(len(context_at) - 1, 0))] - row_start != last) if len(context_at) else counts > 0
-    if gaps.any(): raise ValueError(f"Feature {int(np.argmax(gaps))}: its context offsets are not one contiguous run; make features with prepare_validation_features")
-    return first, last, chars, run_start
+    column = _arrow_column(features, 'offset_mapping')
+    chunks = [c for c in (column.chunks if isinstance(column, pa.ChunkedArray) else [column]) if len(c)]
+    if not chunks: return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 2), np.int64), np.zeros(0, np.int64)
+    firsts, counts, chars = [], [], []
+    for chunk in chunks:
+        positions = chunk.flatten()  # one entry per position: a [start, end] list, or null outside the context
+        row_start = np.asarray(chunk.offsets) - chunk.offsets[0].as_py()
+        context_at = np.flatnonzero(_validity(positions))
+        lo, hi = np.searchsorted(context_at, row_start[:-1]), np.searchsorted(context_at, row_start[1:])  # each row's run
+        first = np.where(hi > lo, context_at[np.minimum(lo, len(context_at) - 1)] - row_start[:-1], 0) if len(context_at) else lo * 0
+        gaps = (hi > lo) & (context_at[np.maximum(hi - 1, 0)] - row_start[:-1] != first + (hi - lo) - 1) if len(context_at) else hi > lo
+        if gaps.any(): raise ValueError(f"Feature {sum(map(len, firsts)) + int(np.argmax(gaps))}: its context offsets are not one "
+                                        "contiguous run; make features with prepare_validation_features")
+        firsts.append(first); counts.append(hi - lo); chars.append(_pairs(positions))
+    first, count = np.concatenate(firsts), np.concatenate(counts)
+    return first, first + count - 1, np.concatenate(chars), np.cumsum(count) - count
 
 # %% ../nbs/03_postprocess.ipynb #7c698bdd
+def _descending(values:np.ndarray, positions:np.ndarray) -> np.ndarray:
+    "Each row's `positions` ordered by their float32 `values`, largest first, ties by lower position: one sort of int64 keys."
+    bits = (values + np.float32(0)).view(np.int32)  # + 0 turns -0.0 into 0.0, which compares equal to it
+    larger_first = ~(bits ^ ((bits >> 31) & 0x7fffffff))  # float order as int32 order, reversed
+    keys = (larger_first.astype(np.int64) << 32) | positions
+    keys.sort(axis=1)
+    return keys & 0xffffffff
+
 def _top_k(x:np.ndarray, k:int) -> np.ndarray:
     "Indices of the `k` largest values of every row, best first, ties by lower index (what a stable sort of `-x` gives)."
-    if k >= x.shape[1]: return np.argsort(-x, axis=1, kind='stable')
-    import torch
-    values, top = (t.numpy() for t in torch.topk(torch.from_numpy(np.ascontiguousarray(x)), k + 1, dim=1, sorted=True))
-    # topk orders equal values arbitrarily: rows with a tie among their k+1 best get the stable order (ties of -inf, the
-    # masked positions, never become candidates, so their order does not matter)
-    tied = np.flatnonzero(((values[:, 1:] == values[:, :-1]) & np.isfinite(values[:, 1:])).any(axis=1))
-    top = top[:, :k]
-    if len(tied): top[tied] = np.argsort(-x[tied], axis=1, kind='stable')[:, :k]
+    n, width = x.shape
+    if k >= width or x.dtype != np.float32: return np.argsort(-x, axis=1, kind='stable')[:, :k]
+    x = np.ascontiguousarray(x)
+    kth = np.partition(x, width - k, axis=1)[:, width - k]
+    at = np.flatnonzero(x >= kth[:, None])  # row-major: each row's top k, in position order...
+    rows = at // width
+    exact = np.bincount(rows, minlength=n) == k  # ...unless its k-th value is tied (or NaN): those rows get a full sort
+    if exact.all(): return _descending(x.ravel()[at].reshape(n, k), (at % width).reshape(n, k))
+    at = at[exact[rows]]
+    top = np.empty((n, k), np.int64)
+    top[exact] = _descending(x.ravel()[at].reshape(-1, k), (at % width).reshape(-1, k))
+    top[~exact] = np.argsort(-x[~exact], axis=1, kind='stable')[:, :k]
     return top
+
+# %% ../nbs/03_postprocess.ipynb #c3f19a52
+def _below(width:int) -> np.ndarray:
+    "Distinct, very low scores for `width` positions that must not be chosen."
+    return np.float32(-1e30) * (1 + np.arange(width) / width).astype(np.float32)
+
+def _window_candidates(start, end, first, last, n_best:int, max_answer_length:int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The `n_best` best valid spans of every window in a block (rows of `start`/`end` logits whose context tokens are
+    `first..last`), in the loop's order: their scores (-inf where a window has fewer) and token starts and ends."""
+    n, width = start.shape
+    position = np.arange(width)
+    outside = (position < first[:, None]) | (position > last[:, None])
+    k = min(n_best, width)
+    best_s, best_e = _top_k(np.where(outside, _below(width), start), k), _top_k(np.where(outside, _below(width), end), k)
+    in_context = lambda best: (best >= first[:, None]) & (best <= last[:, None])
+    # a start outside the context moves far right and an end far left, so that every pair with one has a negative length;
+    # and viewed as unsigned, a negative length is huge: one comparison checks all
+    s_at = np.where(in_context(best_s), best_s, 1 << 20).astype(np.int32)
+    e_at = np.where(in_context(best_e), best_e, -1 << 20).astype(np.int32)
+    invalid = ((e_at[:, None, :] - s_at[:, :, None]).view(np.uint32) >= max_answer_length).reshape(n, k * k)
+    scores = (np.take_along_axis(start, best_s, 1)[:, :, None] + np.take_along_axis(end, best_e, 1)[:, None, :]).reshape(n, k * k)
+    pick = _top_k(scores + invalid * _below(k * k), min(n_best, k * k))
+    cand_score = np.where(np.take_along_axis(invalid, pick, 1), -np.inf, np.take_along_axis(scores, pick, 1))
+    return cand_score, np.take_along_axis(best_s, pick // k, 1), np.take_along_axis(best_e, pick % k, 1)
+
+# %% ../nbs/03_postprocess.ipynb #f6c3d9a4
+_pool, _pool_pid = None, None
+
+def _usable_cores() -> int: return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
+
+def _start_blocks(fn, blocks:list):
+    "Start `fn` on every block, on a thread per usable core; returns a function that waits for the results, in order."
+    global _pool, _pool_pid
+    if len(blocks) < 2 or _usable_cores() < 2:
+        results = [fn(b) for b in blocks]
+        return lambda: results
+    if _pool is None or _pool_pid != os.getpid():  # a forked child (a DataLoader worker) has none of its parent's threads
+        _pool, _pool_pid = ThreadPoolExecutor(_usable_cores(), thread_name_prefix='squad_qa'), os.getpid()
+    running = [_pool.submit(fn, b) for b in blocks]
+    return lambda: [r.result() for r in running]
+
+def _pad_columns(x:np.ndarray, width:int, value) -> np.ndarray:
+    return x if x.shape[1] == width else np.pad(x, ((0, 0), (0, width - x.shape[1])), constant_values=value)
+
+def _start_window_candidates(start_logits, end_logits, layout:tuple, n_best:int, max_answer_length:int, rows_per_block:int=1024):
+    """Start `_window_candidates` of every window, in parallel blocks; returns a function that waits for them and gives
+    scores and character starts and ends `(windows, n_best)`, in feature order."""
+    first_ctx, last_ctx, chars, run_start = layout
+    by_length = np.argsort(last_ctx, kind='stable')
+    def block(rows):
+        width = max(1, int(last_ctx[rows].max(initial=0)) + 1)
+        start, end = start_logits[rows, :width], end_logits[rows, :width]
+        nan = np.isnan(start.max(axis=1)) | np.isnan(end.max(axis=1))
+        if nan.any(): raise ValueError(f"The logits of feature {int(rows[np.argmax(nan)])} contain NaN: the model has diverged")
+        score, token_start, token_end = _window_candidates(start, end, first_ctx[rows], last_ctx[rows], n_best, max_answer_length)
+        found, base = np.isfinite(score), (run_start[rows] - first_ctx[rows])[:, None]
+        char_start = chars[np.where(found, base + token_start, 0), 0] if len(chars) else np.zeros_like(token_start)
+        char_end = chars[np.where(found, base + token_end, 0), 1] if len(chars) else np.zeros_like(token_end)
+        return _pad_columns(score, n_best, -np.inf), _pad_columns(char_start, n_best, 0), _pad_columns(char_end, n_best, 0)
+    wait = _start_blocks(block, np.array_split(by_length, max(1, min(16, len(by_length) // rows_per_block))))
+    def results():
+        in_feature_order = np.empty(len(by_length), np.int64)
+        in_feature_order[by_length] = np.arange(len(by_length))
+        return tuple(np.concatenate(p)[in_feature_order] for p in zip(*wait()))
+    return results
+
+def _all_window_candidates(*args, **kwargs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "`_window_candidates` of every window: scores and character starts and ends `(windows, n_best)`."
+    return _start_window_candidates(*args, **kwargs)()
 
 # %% ../nbs/03_postprocess.ipynb #d0fe6b96
 class NBest(Sequence):
-    "The n-best candidates of one example: rows `first:last` of shared candidate arrays; items are dicts `text, score, start, end`, made on access."
-    def __init__(self, context:str, starts, ends, scores, first:int=0, last:int|None=None):
-        self.context, self.starts, self.ends, self.scores = context, starts, ends, scores
-        self.first, self.last = first, len(scores) if last is None else last
+    """The n-best candidates of one example: rows `first:last` of the arrays `candidates = (starts, ends, scores)` that all
+    examples share; items are dicts `text, score, start, end`, made on access."""
+    __slots__ = ('context', 'candidates', 'first', 'last')
+    def __init__(self, context:str, candidates:tuple, first:int, last:int):
+        self.context, self.candidates, self.first, self.last = context, candidates, first, last
     def __len__(self): return self.last - self.first
     def __getitem__(self, i):
         if isinstance(i, slice): return [self[j] for j in range(*i.indices(len(self)))]
         if not -len(self) <= i < len(self): raise IndexError(i)
+        starts, ends, scores = self.candidates
         row = self.first + (i % len(self))
-        a, b = int(self.starts[row]), int(self.ends[row])
-        return {'text': self.context[a:b], 'score': float(self.scores[row]), 'start': a, 'end': b}
+        a, b = int(starts[row]), int(ends[row])
+        return {'text': self.context[a:b], 'score': float(scores[row]), 'start': a, 'end': b}
     def __eq__(self, other): return list(self) == list(other)
     def __repr__(self): return repr(list(self))
 
 # %% ../nbs/03_postprocess.ipynb #e1bd059d
 def _feature_examples(ids:list, features) -> np.ndarray:
     "Index into `ids` of every feature's example (-1 for features of examples not in `ids`)."
-    example_index = {qid: i for i, qid in enumerate(ids)}
-    return np.array([example_index.get(q, -1) for q in _column(features, 'example_id')], dtype=np.int64)
+    import pyarrow.compute as pc
+    example_ids = _arrow_column(features, 'example_id')
+    found = pc.index_in(example_ids, value_set=pa.array(ids, type=example_ids.type)).fill_null(-1)
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 def _candidate_chars(layout:tuple, rows, starts, ends) -> tuple[np.ndarray, np.ndarray]:
     "Character span of candidate token spans `starts..ends` of windows `rows`, from `_context_layout`'s output."
@@ -182,20 +291,22 @@ def _records(ids:list, contexts:list, feature_example:np.ndarray, cand_example, 
     last = np.minimum(np.searchsorted(cand_example, np.arange(n), side='right'), first + n_best)
     null = np.full(n, np.inf)
     np.minimum.at(null, feature_example[feature_example >= 0], np.asarray(window_null, dtype=np.float64)[feature_example >= 0])
-    if null_probability is None:
-        in_n_best = np.arange(len(cand_score)) < last[np.clip(cand_example, 0, None)]
+    if not version_2_with_negative: p_null = None
+    elif null_probability is None:
+        in_n_best = np.arange(len(cand_score)) < last[cand_example]
         top = np.maximum(null, np.where(last > first, cand_score[np.minimum(first, len(cand_score) - 1)], -np.inf))
-        weights = np.bincount(cand_example[in_n_best], np.exp(cand_score[in_n_best] - top[cand_example[in_n_best]]), minlength=n)
+        weights = np.bincount(cand_example, np.where(in_n_best, np.exp(cand_score - top[cand_example]), 0.0), minlength=n)
         p_null = np.exp(null - top) / (np.exp(null - top) + weights)
     else: p_null = null_probability(null)
     found = last > first
     best_at = np.minimum(first, max(len(cand_score) - 1, 0))
     best_start, best_end = np.where(found, cand_start[best_at], -1).tolist(), np.where(found, cand_end[best_at], -1).tolist()
     best_score = np.where(found, cand_score[best_at].astype(np.float64), -np.inf)
+    candidates = cand_start, cand_end, cand_score
     columns = [ids, contexts, best_start, best_end, best_score.tolist(), first.tolist(), last.tolist()]
     if not version_2_with_negative:
         return [{'id': q, 'prediction_text': c[s:e] if s >= 0 else '', 'score': score, 'start': s if s >= 0 else None,
-                 'end': e if s >= 0 else None, 'n_best': NBest(c, cand_start, cand_end, cand_score, a, b)}
+                 'end': e if s >= 0 else None, 'n_best': NBest(c, candidates, a, b)}
                 for q, c, s, e, score, a, b in zip(*columns)]
     has_null = np.isfinite(null)
     null_score = np.where(has_null, null, -np.inf)
@@ -203,7 +314,7 @@ def _records(ids:list, contexts:list, feature_example:np.ndarray, cand_example, 
     answered = found & ~(score_diff > null_threshold)  # as in the loop: NaN (no span, no null) is not "> threshold"
     columns += [null_score.tolist(), score_diff.tolist(), np.where(has_null, p_null, 0.0).tolist(), answered.tolist()]
     return [{'id': q, 'prediction_text': c[s:e] if ok else '', 'score': score, 'start': s if ok else None, 'end': e if ok else None,
-             'n_best': NBest(c, cand_start, cand_end, cand_score, a, b), 'null_score': null, 'score_diff': diff, 'no_answer_probability': p}
+             'n_best': NBest(c, candidates, a, b), 'null_score': null, 'score_diff': diff, 'no_answer_probability': p}
             for q, c, s, e, score, a, b, null, diff, p, ok in zip(*columns)]
 
 # %% ../nbs/03_postprocess.ipynb #95a865db
@@ -212,37 +323,25 @@ def postprocess_predictions(examples, features, start_logits, end_logits, n_best
     """One answer per example from the start/end logits of all its windows: `id`, `prediction_text`, `score`, character
     `start`/`end`, the `n_best` list, and for v2.0 `null_score`, `score_diff` and `no_answer_probability`."""
     start_logits, end_logits = _stack_logits(start_logits), _stack_logits(end_logits)
-    n_features, width = start_logits.shape
+    examples, features = _as_arrow(examples), _as_arrow(features)
+    layout = first_ctx, last_ctx, _, _ = _context_layout(features)
+    n_features = len(first_ctx)
+    if start_logits.shape != end_logits.shape or len(start_logits) != n_features:
+        raise ValueError(f"{len(start_logits)} rows of logits for {n_features} features (start logits {start_logits.shape}, "
+                         f"end logits {end_logits.shape})")
+    if n_features and last_ctx.max() >= start_logits.shape[1]:
+        raise ValueError(f"The logits have {start_logits.shape[1]} positions, but feature {int(np.argmax(last_ctx))} has "
+                         f"context up to position {int(last_ctx.max())}")
+    candidates = _start_window_candidates(start_logits, end_logits, layout, n_best, max_answer_length)
+    # while other threads select the candidates, this one reads the examples
     ids, contexts = _column(examples, 'id'), _column(examples, 'context')
     feature_example = _feature_examples(ids, features)
-    if n_features != len(feature_example): raise ValueError(f"{n_features} rows of logits for {len(feature_example)} features")
-    layout = first_ctx, last_ctx, _, _ = _context_layout(features)
     cls = np.asarray(_column(features, 'cls_index')) if _has_column(features, 'cls_index') else np.zeros(n_features, dtype=np.int64)
-    window_null = start_logits[np.arange(n_features), cls] + end_logits[np.arange(n_features), cls]  # before trimming: XLNet's CLS is last
-    width = min(width, int(last_ctx.max(initial=0)) + 1)  # no answer can start or end past the last context token
-    start_logits, end_logits = start_logits[:, :width], end_logits[:, :width]
-    position = np.arange(width)
-    in_context = (position >= first_ctx[:, None]) & (position <= last_ctx[:, None])
-    # 1-2. the n_best context positions of every window, for starts and for ends
-    k = min(n_best, width)
-    best_s = _top_k(np.where(in_context, start_logits, -np.inf), k)
-    best_e = _top_k(np.where(in_context, end_logits, -np.inf), k)
-    # 3. the n_best x n_best score cube of every window; invalid pairs are -inf
-    import torch
-    s, e = torch.from_numpy(best_s), torch.from_numpy(best_e)
-    scores = torch.gather(torch.from_numpy(start_logits), 1, s)[:, :, None] + torch.gather(torch.from_numpy(end_logits), 1, e)[:, None, :]
-    length = e.int()[:, None, :] - s.int()[:, :, None]
-    scores = scores.masked_fill_((length < 0) | (length >= max_answer_length), -math.inf).reshape(n_features, k * k).numpy()
-    rows = np.arange(n_features)[:, None]
-    # 4. each window's n_best pairs, then each example's n_best over its windows (ties in the loop's order)
-    pick = _top_k(scores, min(n_best, k * k))
-    cand_score = np.take_along_axis(scores, pick, 1)
-    cand_s, cand_e = np.take_along_axis(best_s, pick // k, 1), np.take_along_axis(best_e, pick % k, 1)
-    cand_example = np.broadcast_to(feature_example[:, None], pick.shape)
-    keep = np.isfinite(cand_score) & (cand_example >= 0)
-    cand_example, cand_score = cand_example[keep], cand_score[keep]
-    cand_start, cand_end = _candidate_chars(layout, np.broadcast_to(rows, pick.shape)[keep], cand_s[keep], cand_e[keep])
-    return _records(ids, contexts, feature_example, cand_example, cand_score, cand_start, cand_end, window_null,
+    window_null = start_logits[np.arange(n_features), cls] + end_logits[np.arange(n_features), cls]
+    cand_score, cand_start, cand_end = candidates()
+    keep = np.isfinite(cand_score) & (feature_example[:, None] >= 0)
+    cand_example = np.broadcast_to(feature_example[:, None], cand_score.shape)[keep]
+    return _records(ids, contexts, feature_example, cand_example, cand_score[keep], cand_start[keep], cand_end[keep], window_null,
                     n_best, version_2_with_negative, null_threshold)
 
 # %% ../nbs/03_postprocess.ipynb #1d77bf71

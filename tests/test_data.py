@@ -5,7 +5,6 @@ import datasets
 import pytest
 from datasets import Dataset
 
-from squad_qa import data
 from squad_qa.data import (SQUAD_FEATURES, AnswerNotFoundError, SquadFormatError, add_answer_ends, fixture_path,
                            load_squad, squad_summary)
 

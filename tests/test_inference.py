@@ -56,3 +56,16 @@ def test_long_contexts_with_real_tokenizers(name, dev_v11):
     for answer, context in zip(answerer(list(dev['question']), contexts, top_k=2), contexts):
         for alternative in answer:
             assert alternative['answer'] and context[alternative['start']:alternative['end']] == alternative['answer']
+
+
+def test_contexts_shorter_than_n_best():
+    "A one-line context has fewer tokens than n_best=20: no question token or [SEP] may become part of an answer."
+    from transformers import BertConfig, BertForQuestionAnswering
+    tokenizer = load_tokenizer(shared_path('tokenizers', 'bert-base-uncased'))
+    torch.manual_seed(0)
+    model = BertForQuestionAnswering(BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1,
+                                                num_attention_heads=2, intermediate_size=64))
+    answerer = QuestionAnswerer(model, tokenizer)
+    for context in ['Paris is big.', 'Yes.', 'The cat sat on the mat in the warm afternoon sun.']:
+        for answer in answerer('What is the name of the largest city in the whole country of France?', context, top_k=20):
+            assert context[answer['start']:answer['end']] == answer['answer'] and answer['answer']

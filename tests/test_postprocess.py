@@ -6,7 +6,7 @@ import pytest
 
 from conftest import shared_path
 from squad_qa.alignment import prepare_validation_features
-from squad_qa.data import load_squad, load_tokenizer
+from squad_qa.data import load_tokenizer
 from squad_qa.metrics import compute_exact, read_prediction_files, squad_metrics, write_prediction_files
 from squad_qa.postprocess import oracle_logits, postprocess_predictions, postprocess_predictions_loop, same_predictions
 
