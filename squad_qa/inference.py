@@ -40,8 +40,9 @@ class QuestionAnswerer:
     """Answer questions from contexts of any length with an extractive QA `model` and its fast `tokenizer`.
     `answerer(question, context, top_k=1)` returns a dict with `answer`, `score`, `start`, `end` (character offsets into the
     context) and `no_answer`; lists of questions and contexts (or one context for many questions) give a list; `top_k > 1`
-    gives a list of alternatives per question. `handle_impossible_answer=True` lets a SQuAD v2-style model answer nothing."""
-    def __init__(self, model=None, tokenizer=None, max_length:int=384, stride:int=128, batch_size:int=32, n_best:int=20,
+    gives a list of alternatives per question. `handle_impossible_answer=True` lets a SQuAD v2-style model answer nothing.
+    `batch_size` defaults to 8 windows on a CPU (less padding, and the activations stay in its caches) and 64 on a GPU."""
+    def __init__(self, model=None, tokenizer=None, max_length:int=384, stride:int=128, batch_size:int|None=None, n_best:int=20,
                  max_answer_length:int=30, handle_impossible_answer:bool=False, null_threshold:float=0.0, device=None):
         import torch
         if model is None or isinstance(model, (str, Path)):
@@ -51,7 +52,8 @@ class QuestionAnswerer:
         self.layout = check_tokenizer(tokenizer, max_length, stride)
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.model, self.tokenizer = model.to(self.device).eval(), tokenizer
-        self.max_length, self.stride, self.batch_size, self.n_best = max_length, stride, batch_size, n_best
+        self.batch_size = batch_size or (8 if self.device.type == 'cpu' else 64)
+        self.max_length, self.stride, self.n_best = max_length, stride, n_best
         self.max_answer_length, self.handle_impossible_answer, self.null_threshold = max_answer_length, handle_impossible_answer, null_threshold
 
     def windows(self, questions:list[str], contexts:list[str]) -> dict:
@@ -76,22 +78,29 @@ class QuestionAnswerer:
                     starts[i], ends[i] = s, e
         return starts, ends
 
-    def records(self, questions:list[str], contexts:list[str], n_best:int|None=None, handle_impossible_answer:bool|None=None) -> list[dict]:
-        "Chapter 03's postprocessing records (best span, n-best list, null score) for every question."
+    def read(self, questions:list[str], contexts:list[str]) -> dict:
+        "The windows of every question and their logits, `{'features', 'start_logits', 'end_logits'}`: what answers and pictures start from."
         features = self.windows(questions, contexts)
         starts, ends = self.logits(features)
+        return {'features': features, 'start_logits': starts, 'end_logits': ends}
+
+    def records(self, questions:list[str], contexts:list[str], n_best:int|None=None, handle_impossible_answer:bool|None=None,
+                reading:dict|None=None) -> list[dict]:
+        "Chapter 03's postprocessing records (best span, n-best list, null score) for every question, from `reading` if given."
+        reading = reading or self.read(questions, contexts)
+        features, starts, ends = reading['features'], reading['start_logits'], reading['end_logits']
         examples = {'id': [f'q{i}' for i in range(len(questions))], 'context': list(contexts)}
         v2 = self.handle_impossible_answer if handle_impossible_answer is None else handle_impossible_answer
         return postprocess_predictions(examples, features, starts, ends, n_best or self.n_best, self.max_answer_length,
                                        version_2_with_negative=v2, null_threshold=self.null_threshold)
 
-    def __call__(self, question, context, top_k:int=1, handle_impossible_answer:bool|None=None):
+    def __call__(self, question, context, top_k:int=1, handle_impossible_answer:bool|None=None, reading:dict|None=None):
         single = isinstance(question, str)
         questions = [question] if single else list(question)
         contexts = [context] * len(questions) if isinstance(context, str) else list(context)
         if len(questions) != len(contexts): raise ValueError(f"{len(questions)} questions but {len(contexts)} contexts; pass one context or one per question.")
         v2 = self.handle_impossible_answer if handle_impossible_answer is None else handle_impossible_answer
-        records = self.records(questions, contexts, max(self.n_best, top_k), v2)
+        records = self.records(questions, contexts, max(self.n_best, top_k), v2, reading)
         answers = [self._answers(r, top_k, v2) for r in records]
         if top_k == 1: answers = [a[0] for a in answers]
         return answers[0] if single else answers
@@ -106,10 +115,10 @@ class QuestionAnswerer:
         return (candidates or [_answer('', 0.0, None, None, no_answer=True)])[:top_k]
 
 # %% ../nbs/05_inference.ipynb #a448bb83
-def token_probabilities(answerer:QuestionAnswerer, question:str, context:str) -> pd.DataFrame:
+def token_probabilities(answerer:QuestionAnswerer, question:str, context:str, reading:dict|None=None) -> pd.DataFrame:
     "Per context token: its characters `start`/`end` and the start/end probabilities (highest over windows), with each window's logits."
-    features = answerer.windows([question], [context])
-    starts, ends = answerer.logits(features)
+    reading = reading or answerer.read([question], [context])
+    features, starts, ends = reading['features'], reading['start_logits'], reading['end_logits']
     best = {}
     for offsets, s, e in zip(features['offset_mapping'], starts, ends):
         p_start, p_end = _softmax(np.asarray(s, dtype=np.float64)), _softmax(np.asarray(e, dtype=np.float64))
@@ -165,8 +174,9 @@ def gallery_html(answerer:QuestionAnswerer, questions:list[str], contexts:list[s
     "`answer_html` of several (question, context) pairs, one after another."
     cards = []
     for question, context in zip(questions, contexts):
-        best = answerer(question, context, top_k=top_k)
-        cards.append(answer_html(context, best[0], token_probabilities(answerer, question, context), question, best))
+        reading = answerer.read([question], [context])  # the model reads each pair once, for the answer and for the shading
+        best = answerer(question, context, top_k=top_k, reading=reading)
+        cards.append(answer_html(context, best[0], token_probabilities(answerer, question, context, reading), question, best))
     return '<hr style="border:none; border-top:1px solid #eee">'.join(cards)
 
 # %% ../nbs/05_inference.ipynb #133667ff
@@ -174,11 +184,11 @@ EXAMPLE_CONTEXT = ("Lumquin Instruments is a brewing company founded by Vera Tor
                    "and it employs around 94,996 people. Its most successful product is a kettle, first sold in 1871.")
 EXAMPLE_QUESTION = "Who founded Lumquin Instruments?"
 
-def logits_figure(answerer:QuestionAnswerer, question:str, context:str):
+def logits_figure(answerer:QuestionAnswerer, question:str, context:str, reading:dict|None=None):
     "Chapter 03's logits plot for every window of `question` over `context`, one panel per window."
     import matplotlib.pyplot as plt
-    features = answerer.windows([question], [context])
-    starts, ends = answerer.logits(features)
+    reading = reading or answerer.read([question], [context])
+    features, starts, ends = reading['features'], reading['start_logits'], reading['end_logits']
     n = len(starts)
     fig, axes = plt.subplots(n, 1, figsize=(min(max(len(starts[0]) * 0.22, 6), 18), 3.2 * n), squeeze=False)
     for i, ax in enumerate(axes[:, 0]):
@@ -207,14 +217,16 @@ def qa_app(answerer:QuestionAnswerer|None=None, context:str=EXAMPLE_CONTEXT, que
         if not q or not c.strip():
             result.value = '<i>Type a context and a question.</i>'; return
         try:
-            best = answerer(q, c, top_k=top_k, handle_impossible_answer=no_answer.value)
-            result.value = answer_html(c, best[0], token_probabilities(answerer, q, c), q, best)
+            reading = answerer.read([q], [c])  # once: the answer, the shading and the plot all come from these logits
+            best = answerer(q, c, top_k=top_k, handle_impossible_answer=no_answer.value, reading=reading)
+            result.value = answer_html(c, best[0], token_probabilities(answerer, q, c, reading), q, best)
         except Exception as err:  # a too-long question, say: show it in the app instead of a traceback in the log
             result.value = f'<div style="color:#b71c1c">{html.escape(str(err))}</div>'
+            reading = None
         plot.clear_output()
-        if show_logits.value:
+        if show_logits.value and reading is not None:
             with plot:
-                fig = logits_figure(answerer, q, c)
+                fig = logits_figure(answerer, q, c, reading)
                 display(fig); plt.close(fig)
 
     ask.on_click(update)
