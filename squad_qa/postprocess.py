@@ -18,7 +18,7 @@ from .metrics import compute_exact, compute_f1, normalize_answer
 # %% auto #0
 __all__ = ['postprocess_predictions_loop', 'oracle_logits', 'NBest', 'postprocess_predictions', 'same_predictions',
            'validation_loss', 'plot_logits', 'n_best_table', 'explain_html', 'prediction_explorer', 'error_analysis',
-           'scores_by', 'plot_scores_by']
+           'scores_by', 'plot_scores_by', 'postprocess_beam_predictions']
 
 # %% ../nbs/03_postprocess.ipynb #9a5b9235
 def _null_candidate_probability(null_score:float, scores) -> float:
@@ -486,3 +486,31 @@ def plot_scores_by(analysis:pd.DataFrame):
     axes[1].bar(by_len.index.astype(str), by_len.values, color='tab:orange'); axes[1].set(title='F1 by gold answer length (words)', ylabel='F1')
     fig.tight_layout()
     return fig
+
+# %% ../nbs/03_postprocess.ipynb #e0952b44
+def postprocess_beam_predictions(examples, features, start_top_log_probs, start_top_index, end_top_log_probs, end_top_index,
+                                 cls_logits, n_best:int=20, max_answer_length:int=30, version_2_with_negative:bool=False,
+                                 null_threshold:float=0.5) -> list:
+    """One answer per example from `XLNetForQuestionAnswering`'s beam outputs (positions in feature coordinates, see
+    `unpad_beam_outputs`): the records of `postprocess_predictions`, with v2.0's `no_answer_probability = sigmoid(min cls_logits)`."""
+    start_lp, start_ix = np.asarray(start_top_log_probs), np.asarray(start_top_index)
+    end_lp, end_ix = np.asarray(end_top_log_probs), np.asarray(end_top_index)
+    n_features, start_n_top = start_ix.shape
+    end_n_top = end_ix.shape[1] // start_n_top
+    layout = first_ctx, last_ctx, _, _ = _context_layout(features)
+    s = np.repeat(start_ix, end_n_top, axis=1)  # candidate i * end_n_top + j: start i, its j-th end
+    scores = np.repeat(start_lp, end_n_top, axis=1) + end_lp
+    in_context = lambda pos: (pos >= first_ctx[:, None]) & (pos <= last_ctx[:, None])
+    valid = in_context(s) & in_context(end_ix) & (end_ix >= s) & (end_ix - s + 1 <= max_answer_length)
+    rows = np.broadcast_to(np.arange(n_features)[:, None], s.shape)
+    ids, contexts = _column(examples, 'id'), _column(examples, 'context')
+    feature_example = _feature_examples(ids, features)
+    keep = valid & (feature_example[:, None] >= 0)
+    cand_example, cand_score = feature_example[rows[keep]], scores[keep].astype(np.float64)
+    cand_start, cand_end = _candidate_chars(layout, rows[keep], s[keep], end_ix[keep])
+    sigmoid = lambda null: np.where(np.isfinite(null), 1 / (1 + np.exp(-np.where(np.isfinite(null), null, 0.0))), 0.0)
+    results = _records(ids, contexts, feature_example, cand_example, cand_score, cand_start, cand_end, cls_logits, n_best,
+                       version_2_with_negative, math.inf, null_probability=sigmoid)
+    for record in results:  # the beam head's own "no answer" score decides
+        if version_2_with_negative and record['no_answer_probability'] > null_threshold: record.update(prediction_text='', start=None, end=None)
+    return results

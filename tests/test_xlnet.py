@@ -7,8 +7,8 @@ from conftest import shared_path
 from squad_qa.alignment import (QADataCollator, answer_char_spans, cls_positions, label_windows, prepare_train_features,
                                 prepare_validation_features, qa_layout, tokenize_windows, unpad_logits)
 from squad_qa.data import add_answer_ends, load_squad, load_tokenizer
-from squad_qa.postprocess import postprocess_predictions
-from squad_qa.xlnet import model_inputs, postprocess_beam_predictions, unpad_beam_outputs
+from squad_qa.postprocess import postprocess_beam_predictions, postprocess_predictions
+from squad_qa.xlnet import model_inputs, unpad_beam_outputs
 
 
 @pytest.fixture(scope='module')
