@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .alignment import QADataCollator, check_tokenizer, prepare_validation_features, unpad_logits
-from .postprocess import _softmax, plot_logits, postprocess_predictions
+from .alignment import check_tokenizer, prepare_validation_features
+from .postprocess import _softmax, plot_logits, postprocess_predictions, predict_logits
 from .training import load_qa_model
-from .xlnet import model_inputs
 
 # %% auto #0
 __all__ = ['EXAMPLE_CONTEXT', 'EXAMPLE_QUESTION', 'QuestionAnswerer', 'token_probabilities', 'answer_html', 'gallery_html',
@@ -62,20 +61,8 @@ class QuestionAnswerer:
         return prepare_validation_features(examples, self.tokenizer, self.max_length, self.stride)
 
     def logits(self, features:dict) -> tuple[list, list]:
-        "Start and end logits of every window at its own positions, computed in length-sorted batches."
-        import torch
-        collate, lengths = QADataCollator(self.tokenizer), [len(ids) for ids in features['input_ids']]
-        keys = [k for k in ('input_ids', 'attention_mask', 'token_type_ids') if k in features]
-        starts, ends = [None] * len(lengths), [None] * len(lengths)
-        order = np.argsort(lengths, kind='stable')[::-1]
-        with torch.inference_mode():
-            for begin in range(0, len(order), self.batch_size):
-                rows = order[begin:begin + self.batch_size].tolist()
-                batch = collate([{k: features[k][i] for k in keys} for i in rows])
-                out = self.model(**{k: v.to(self.device) for k, v in model_inputs(batch, self.model).items()})
-                for i, s, e in zip(rows, unpad_logits(out.start_logits, batch['attention_mask'], self.tokenizer.padding_side),
-                                   unpad_logits(out.end_logits, batch['attention_mask'], self.tokenizer.padding_side)):
-                    starts[i], ends[i] = s, e
+        "Start and end logits of every window at its own positions, in length-sorted batches (chapter 03's `predict_logits`)."
+        starts, ends, _ = predict_logits(self.model, features, self.tokenizer, self.batch_size, self.device, by_length=True, desc='answer')
         return starts, ends
 
     def read(self, questions:list[str], contexts:list[str]) -> dict:

@@ -11,14 +11,17 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from tqdm.auto import tqdm
 
+from .alignment import QADataCollator, unpad_logits
 from .data import question_word, styled_runs
 from .metrics import compute_exact, compute_f1, normalize_answer
+from .xlnet import model_inputs
 
 # %% auto #0
 __all__ = ['postprocess_predictions_loop', 'oracle_logits', 'NBest', 'postprocess_predictions', 'same_predictions',
-           'validation_loss', 'plot_logits', 'n_best_table', 'explain_html', 'prediction_explorer', 'error_analysis',
-           'scores_by', 'plot_scores_by', 'postprocess_beam_predictions']
+           'predict_logits', 'validation_loss', 'plot_logits', 'n_best_table', 'explain_html', 'prediction_explorer',
+           'error_analysis', 'scores_by', 'plot_scores_by', 'postprocess_beam_predictions']
 
 # %% ../nbs/03_postprocess.ipynb #9a5b9235
 def _null_candidate_probability(null_score:float, scores) -> float:
@@ -352,22 +355,43 @@ def same_predictions(a:list, b:list, rel_tol:float=1e-9) -> bool:
                                                                           rel_tol=rel_tol, abs_tol=1e-12) for x, y in zip(a, b))
 
 # %% ../nbs/03_postprocess.ipynb #ed1a699a
-def validation_loss(model, features, collator, batch_size:int=32) -> float:
-    "Mean QA loss of `model` over labelled validation features (eval mode, no gradients), weighted by batch size."
+_NOT_MODEL_INPUTS = ('example_id', 'offset_mapping')
+
+def _feature_rows(features, columns:list, rows:list) -> list[dict]:
+    "Rows `rows` of `features` (a `Dataset` or a dict of lists) as dicts of `columns`."
+    if hasattr(features, 'select_columns'):
+        picked = features.select_columns(columns)[rows]
+        return [dict(zip(picked, values)) for values in zip(*picked.values())]
+    return [{c: features[c][i] for c in columns} for i in rows]
+
+def predict_logits(model, features, tokenizer, batch_size:int=64, device=None, by_length:bool=False,
+                   desc:str='predict') -> tuple[list, list, float|None]:
+    """Start and end logits of every feature (a `Dataset` or a dict of lists) at its own positions, and the mean loss if
+    the features have labels; eval mode, no gradients. `by_length` batches the longest features first, together, so
+    that batches carry little padding."""
     import torch
-    keep = [k for k in features.column_names if k not in ('example_id', 'offset_mapping')]
-    total, count = 0.0, 0
+    device = device or next(model.parameters()).device
+    columns = [c for c in (features.column_names if hasattr(features, 'column_names') else list(features)) if c not in _NOT_MODEL_INPUTS]
+    n = len(features['input_ids'])
+    order = np.argsort([len(ids) for ids in features['input_ids']], kind='stable')[::-1] if by_length else np.arange(n)
+    collator, starts, ends, loss_sum = QADataCollator(tokenizer), [None] * n, [None] * n, 0.0
     was_training = model.training
     model.eval()
     with torch.inference_mode():
-        for begin in range(0, len(features), batch_size):
-            rows = features.select_columns(keep)[begin:begin + batch_size]
-            batch = collator([dict(zip(rows, values)) for values in zip(*rows.values())])
-            batch = {k: v.to(model.device) for k, v in batch.items()}
-            loss = model(**batch).loss
-            total, count = total + loss.item() * len(batch['input_ids']), count + len(batch['input_ids'])
+        for begin in tqdm(range(0, n, batch_size), desc=desc, leave=False, disable=n <= batch_size):
+            rows = order[begin:begin + batch_size].tolist()
+            batch = collator(_feature_rows(features, columns, rows))
+            out = model(**{k: v.to(device) for k, v in model_inputs(batch, model).items()})
+            if out.loss is not None: loss_sum += out.loss.item() * len(rows)
+            for i, s, e in zip(rows, unpad_logits(out.start_logits, batch['attention_mask'], tokenizer.padding_side),
+                               unpad_logits(out.end_logits, batch['attention_mask'], tokenizer.padding_side)):
+                starts[i], ends[i] = s, e
     model.train(was_training)
-    return total / count
+    return starts, ends, (loss_sum / n if 'start_positions' in columns and n else None)
+
+def validation_loss(model, features, collator, batch_size:int=32) -> float:
+    "Mean QA loss of `model` over labelled validation features (eval mode, no gradients)."
+    return predict_logits(model, features, collator.tokenizer, batch_size)[2]
 
 # %% ../nbs/03_postprocess.ipynb #bb834d6e
 def _softmax(x:np.ndarray) -> np.ndarray:

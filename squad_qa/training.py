@@ -12,18 +12,18 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .alignment import QADataCollator, prepare_train_features, prepare_validation_features, unpad_logits
+from .alignment import QADataCollator, prepare_train_features, prepare_validation_features
 from .data import embedded_model_dir, fixture_path, load_squad
 from .metrics import squad_metrics, write_prediction_files
-from .postprocess import postprocess_predictions
+from .postprocess import postprocess_predictions, predict_logits
 from .xlnet import model_inputs
 
 # %% auto #0
 __all__ = ['DEFAULT_HUB_MODEL', 'TOY_FILES', 'hub_reachable', 'default_model_name', 'load_qa_model', 'make_toy_squad',
            'write_toy_squad', 'toy_squad', 'length_grouped_batches', 'padded_tokens', 'param_groups',
-           'resolve_mixed_precision', 'TrainConfig', 'predict_logits', 'has_unanswerable', 'evaluate_qa',
-           'save_checkpoint', 'load_checkpoint', 'TrainResult', 'train_qa', 'plot_history', 'qa_trainer',
-           'trainer_evaluate', 'qa_features', 'answer_questions', 'highlight_terminal', 'demo', 'build_parser', 'main']
+           'resolve_mixed_precision', 'TrainConfig', 'has_unanswerable', 'evaluate_qa', 'save_checkpoint',
+           'load_checkpoint', 'TrainResult', 'train_qa', 'plot_history', 'qa_trainer', 'trainer_evaluate',
+           'qa_features', 'answer_questions', 'highlight_terminal', 'demo', 'build_parser', 'main']
 
 # %% ../nbs/04_training.ipynb #ef7a65b6
 DEFAULT_HUB_MODEL = 'distilbert-base-uncased'
@@ -215,26 +215,6 @@ class TrainConfig:
 
 # %% ../nbs/04_training.ipynb #45bce585
 _FEATURE_ONLY = ('example_id', 'offset_mapping')
-
-def predict_logits(model, features, tokenizer, batch_size:int=64, device=None, desc:str='predict') -> tuple[list, list, float|None]:
-    "Start and end logits of every feature at its own positions, and the mean loss if the features have labels."
-    import torch
-    device = device or next(model.parameters()).device
-    collator, columns = QADataCollator(tokenizer), [c for c in features.column_names if c not in _FEATURE_ONLY]
-    starts, ends, loss_sum = [], [], 0.0
-    was_training = model.training
-    model.eval()
-    with torch.inference_mode():
-        for begin in tqdm(range(0, len(features), batch_size), desc=desc, leave=False, disable=len(features) <= batch_size):
-            rows = features.select_columns(columns)[begin:begin + batch_size]
-            batch = collator([dict(zip(rows, values)) for values in zip(*rows.values())])
-            batch = {k: v.to(device) for k, v in model_inputs(batch, model).items()}
-            out = model(**batch)
-            if out.loss is not None: loss_sum += out.loss.item() * len(batch['input_ids'])
-            starts += unpad_logits(out.start_logits, batch['attention_mask'], tokenizer.padding_side)
-            ends += unpad_logits(out.end_logits, batch['attention_mask'], tokenizer.padding_side)
-    model.train(was_training)
-    return starts, ends, (loss_sum / len(features) if 'start_positions' in columns and len(features) else None)
 
 def has_unanswerable(examples) -> bool: return any(not a['text'] for a in examples['answers'])
 
