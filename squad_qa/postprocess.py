@@ -372,8 +372,11 @@ def predict_logits(model, features, tokenizer, batch_size:int=64, device=None, b
     import torch
     device = device or next(model.parameters()).device
     columns = [c for c in (features.column_names if hasattr(features, 'column_names') else list(features)) if c not in _NOT_MODEL_INPUTS]
-    n = len(features['input_ids'])
-    order = np.argsort([len(ids) for ids in features['input_ids']], kind='stable')[::-1] if by_length else np.arange(n)
+    n = len(features) if hasattr(features, 'column_names') else len(features['input_ids'])
+    if by_length:
+        import pyarrow.compute as pc
+        order = np.argsort(pc.list_value_length(_arrow_column(features, 'input_ids')).to_numpy(), kind='stable')[::-1]
+    else: order = np.arange(n)
     collator, starts, ends, loss_sum = QADataCollator(tokenizer), [None] * n, [None] * n, 0.0
     was_training = model.training
     model.eval()
