@@ -25,10 +25,7 @@ def _span_probabilities(record:dict, with_null:bool) -> tuple[list, float|None]:
     null = record.get('null_score') if with_null else None
     scores = [c['score'] for c in spans] + ([null] if null is not None and math.isfinite(null) else [])
     if not scores: return [], (1.0 if with_null else None)
-    top = max(scores)
-    weights = [math.exp(s - top) for s in scores]
-    total = sum(weights)
-    probabilities = [w / total for w in weights]
+    probabilities = _softmax(np.array(scores, dtype=np.float64)).tolist()
     return [dict(c, probability=p) for c, p in zip(spans, probabilities)], (probabilities[-1] if len(scores) > len(spans) else (0.0 if with_null else None))
 
 def _answer(text:str, probability:float, start, end, no_answer:bool=False) -> dict:

@@ -225,9 +225,9 @@ def _start_window_candidates(start_logits, end_logits, layout:tuple, n_best:int,
         nan = np.isnan(start.max(axis=1)) | np.isnan(end.max(axis=1))
         if nan.any(): raise ValueError(f"The logits of feature {int(rows[np.argmax(nan)])} contain NaN: the model has diverged")
         score, token_start, token_end = _window_candidates(start, end, first_ctx[rows], last_ctx[rows], n_best, max_answer_length)
-        found, base = np.isfinite(score), (run_start[rows] - first_ctx[rows])[:, None]
-        char_start = chars[np.where(found, base + token_start, 0), 0] if len(chars) else np.zeros_like(token_start)
-        char_end = chars[np.where(found, base + token_end, 0), 1] if len(chars) else np.zeros_like(token_end)
+        found, char_start, char_end = np.isfinite(score), np.zeros_like(token_start), np.zeros_like(token_end)
+        char_start[found], char_end[found] = _candidate_chars(layout, np.broadcast_to(rows[:, None], found.shape)[found],
+                                                              token_start[found], token_end[found])
         return _pad_columns(score, n_best, -np.inf), _pad_columns(char_start, n_best, 0), _pad_columns(char_end, n_best, 0)
     wait = _start_blocks(block, np.array_split(by_length, max(1, min(16, len(by_length) // rows_per_block))))
     def results():
@@ -235,10 +235,6 @@ def _start_window_candidates(start_logits, end_logits, layout:tuple, n_best:int,
         in_feature_order[by_length] = np.arange(len(by_length))
         return tuple(np.concatenate(p)[in_feature_order] for p in zip(*wait()))
     return results
-
-def _all_window_candidates(*args, **kwargs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "`_window_candidates` of every window: scores and character starts and ends `(windows, n_best)`."
-    return _start_window_candidates(*args, **kwargs)()
 
 # %% ../nbs/03_postprocess.ipynb #d0fe6b96
 class NBest(Sequence):
@@ -259,11 +255,12 @@ class NBest(Sequence):
     def __repr__(self): return repr(list(self))
 
 # %% ../nbs/03_postprocess.ipynb #e1bd059d
-def _feature_examples(ids:list, features) -> np.ndarray:
-    "Index into `ids` of every feature's example (-1 for features of examples not in `ids`)."
+def _feature_examples(examples, features) -> np.ndarray:
+    "Row in `examples` of every feature's example, matched by id (-1 for features whose example is not there)."
     import pyarrow.compute as pc
-    example_ids = _arrow_column(features, 'example_id')
-    found = pc.index_in(example_ids, value_set=pa.array(ids, type=example_ids.type)).fill_null(-1)
+    example_ids, ids = _arrow_column(features, 'example_id'), _arrow_column(examples, 'id')
+    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    found = pc.index_in(example_ids, value_set=ids.cast(example_ids.type)).fill_null(-1)
     return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 def _candidate_chars(layout:tuple, rows, starts, ends) -> tuple[np.ndarray, np.ndarray]:
@@ -338,7 +335,7 @@ def postprocess_predictions(examples, features, start_logits, end_logits, n_best
     candidates = _start_window_candidates(start_logits, end_logits, layout, n_best, max_answer_length)
     # while other threads select the candidates, this one reads the examples
     ids, contexts = _column(examples, 'id'), _column(examples, 'context')
-    feature_example = _feature_examples(ids, features)
+    feature_example = _feature_examples(examples, features)
     cls = np.asarray(_column(features, 'cls_index')) if _has_column(features, 'cls_index') else np.zeros(n_features, dtype=np.int64)
     window_null = start_logits[np.arange(n_features), cls] + end_logits[np.arange(n_features), cls]
     cand_score, cand_start, cand_end = candidates()
@@ -365,10 +362,10 @@ def _feature_rows(features, columns:list, rows:list) -> list[dict]:
     return [{c: features[c][i] for c in columns} for i in rows]
 
 def predict_logits(model, features, tokenizer, batch_size:int=64, device=None, by_length:bool=False,
-                   desc:str='predict') -> tuple[list, list, float|None]:
+                   desc:str='predict', collator=None) -> tuple[list, list, float|None]:
     """Start and end logits of every feature (a `Dataset` or a dict of lists) at its own positions, and the mean loss if
     the features have labels; eval mode, no gradients. `by_length` batches the longest features first, together, so
-    that batches carry little padding."""
+    that batches carry little padding. `collator` defaults to `QADataCollator(tokenizer)`."""
     import torch
     device = device or next(model.parameters()).device
     columns = [c for c in (features.column_names if hasattr(features, 'column_names') else list(features)) if c not in _NOT_MODEL_INPUTS]
@@ -377,7 +374,7 @@ def predict_logits(model, features, tokenizer, batch_size:int=64, device=None, b
         import pyarrow.compute as pc
         order = np.argsort(pc.list_value_length(_arrow_column(features, 'input_ids')).to_numpy(), kind='stable')[::-1]
     else: order = np.arange(n)
-    collator, starts, ends, loss_sum = QADataCollator(tokenizer), [None] * n, [None] * n, 0.0
+    collator, starts, ends, loss_sum = collator or QADataCollator(tokenizer), [None] * n, [None] * n, 0.0
     was_training = model.training
     model.eval()
     with torch.inference_mode():
@@ -394,7 +391,7 @@ def predict_logits(model, features, tokenizer, batch_size:int=64, device=None, b
 
 def validation_loss(model, features, collator, batch_size:int=32) -> float:
     "Mean QA loss of `model` over labelled validation features (eval mode, no gradients)."
-    return predict_logits(model, features, collator.tokenizer, batch_size)[2]
+    return predict_logits(model, features, collator.tokenizer, batch_size, collator=collator)[2]
 
 # %% ../nbs/03_postprocess.ipynb #bb834d6e
 def _softmax(x:np.ndarray) -> np.ndarray:
@@ -531,7 +528,7 @@ def postprocess_beam_predictions(examples, features, start_top_log_probs, start_
     valid = in_context(s) & in_context(end_ix) & (end_ix >= s) & (end_ix - s + 1 <= max_answer_length)
     rows = np.broadcast_to(np.arange(n_features)[:, None], s.shape)
     ids, contexts = _column(examples, 'id'), _column(examples, 'context')
-    feature_example = _feature_examples(ids, features)
+    feature_example = _feature_examples(examples, features)
     keep = valid & (feature_example[:, None] >= 0)
     cand_example, cand_score = feature_example[rows[keep]], scores[keep].astype(np.float64)
     cand_start, cand_end = _candidate_chars(layout, rows[keep], s[keep], end_ix[keep])

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from .alignment import QADataCollator, prepare_train_features, prepare_validation_features
 from .data import embedded_model_dir, fixture_path, load_squad
 from .metrics import squad_metrics, write_prediction_files
-from .postprocess import postprocess_predictions, predict_logits
+from .postprocess import _NOT_MODEL_INPUTS, postprocess_predictions, predict_logits
 from .xlnet import model_inputs
 
 # %% auto #0
@@ -214,8 +214,6 @@ class TrainConfig:
     tensorboard: bool = False
 
 # %% ../nbs/04_training.ipynb #45bce585
-_FEATURE_ONLY = ('example_id', 'offset_mapping')
-
 def has_unanswerable(examples) -> bool: return any(not a['text'] for a in examples['answers'])
 
 def evaluate_qa(model, tokenizer, examples, features, batch_size:int=64, n_best:int=20, max_answer_length:int=30,
@@ -448,7 +446,7 @@ def trainer_evaluate(trainer, examples, features, n_best:int=20, max_answer_leng
         raise ValueError("Trainer.predict pads logits on the right across batches, which misplaces left-padded (XLNet) positions; "
                          "evaluate with evaluate_qa(trainer.model, ...) instead.")
     v2 = has_unanswerable(examples) if version_2_with_negative is None else version_2_with_negative
-    output = trainer.predict(features.remove_columns([c for c in _FEATURE_ONLY if c in features.column_names]))
+    output = trainer.predict(features.remove_columns([c for c in _NOT_MODEL_INPUTS if c in features.column_names]))
     start_logits, end_logits = output.predictions[:2]
     predictions = postprocess_predictions(examples, features, start_logits, end_logits, n_best, max_answer_length, version_2_with_negative=v2)
     return {'metrics': squad_metrics(predictions, examples.to_list(), version_2_with_negative=v2), 'predictions': predictions}
