@@ -23,7 +23,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--shared', default=str(Path(__file__).resolve().parents[2]/'shared'))
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--repeats', type=int, default=7, help='rounds of runs (one of each version per round); the best of each is reported')
+    parser.add_argument('--repeats', type=int, default=11, help='rounds of runs (one of each version per round); the best of each is reported')
     args = parser.parse_args()
     shared = Path(args.shared)
     if not (shared/'data/squad/dev-v1.1.json').exists(): sys.exit(f"No dev-v1.1.json under {shared}; pass --shared")

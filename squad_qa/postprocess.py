@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_postprocess.ipynb #041e66db
 from __future__ import annotations
-import base64, html, io, math, os
+import base64, functools, html, io, math, os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -46,6 +46,16 @@ def _column(table, name:str) -> list:
     column = _arrow_column(table, name)
     is_text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
     return column.to_numpy(zero_copy_only=False).tolist() if is_text else column.to_pylist()  # the faster way for text
+
+def _shared_texts(table, name:str) -> list:
+    "A text column as a Python list holding one string per distinct text: SQuAD repeats a context for each of its questions."
+    if not hasattr(table, 'with_format'): return list(table[name])
+    import pyarrow.compute as pc
+    column = _arrow_column(table, name)
+    if len(column) == 0 or column.null_count: return _column(table, name)
+    encoded = pc.dictionary_encode(column)  # the chunks of a ChunkedArray share one dictionary
+    encoded = encoded.combine_chunks() if isinstance(encoded, pa.ChunkedArray) else encoded
+    return encoded.dictionary.to_numpy(zero_copy_only=False)[encoded.indices.to_numpy()].tolist()
 
 # %% ../nbs/03_postprocess.ipynb #023741ea
 def postprocess_predictions_loop(examples, features, start_logits, end_logits, n_best:int=20, max_answer_length:int=30,
@@ -144,7 +154,7 @@ def _context_layout(features) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
                                         "contiguous run; make features with prepare_validation_features")
         firsts.append(first); counts.append(hi - lo); chars.append(_pairs(positions))
     first, count = np.concatenate(firsts), np.concatenate(counts)
-    return first, first + count - 1, np.concatenate(chars), np.cumsum(count) - count
+    return first, first + count - 1, np.concatenate(chars, dtype=np.int32, casting='unsafe'), np.cumsum(count) - count
 
 # %% ../nbs/03_postprocess.ipynb #7c698bdd
 def _descending(values:np.ndarray, positions:np.ndarray) -> np.ndarray:
@@ -164,36 +174,52 @@ def _top_k(x:np.ndarray, k:int) -> np.ndarray:
     at = np.flatnonzero(x >= kth[:, None])  # row-major: each row's top k, in position order...
     rows = at // width
     exact = np.bincount(rows, minlength=n) == k  # ...unless its k-th value is tied (or NaN): those rows get a full sort
-    if exact.all(): return _descending(x.ravel()[at].reshape(n, k), (at % width).reshape(n, k))
-    at = at[exact[rows]]
-    top = np.empty((n, k), np.int64)
-    top[exact] = _descending(x.ravel()[at].reshape(-1, k), (at % width).reshape(-1, k))
-    top[~exact] = np.argsort(-x[~exact], axis=1, kind='stable')[:, :k]
-    return top
+    if not exact.all(): at, rows = at[exact[rows]], rows[exact[rows]]
+    top = _descending(x.ravel()[at].reshape(-1, k), (at - rows * width).reshape(-1, k))
+    if exact.all(): return top
+    ordered = np.empty((n, k), np.int64)
+    ordered[exact], ordered[~exact] = top, np.argsort(-x[~exact], axis=1, kind='stable')[:, :k]
+    return ordered
 
 # %% ../nbs/03_postprocess.ipynb #c3f19a52
+@functools.lru_cache(maxsize=1024)
 def _below(width:int) -> np.ndarray:
-    "Distinct, very low scores for `width` positions that must not be chosen."
-    return np.float32(-1e30) * (1 + np.arange(width) / width).astype(np.float32)
+    "Distinct, very low scores for `width` positions that must not be chosen (one read-only array per width)."
+    below = np.float32(-1e30) * (1 + np.arange(width) / width).astype(np.float32)
+    below.setflags(write=False)
+    return below
 
-def _window_candidates(start, end, first, last, n_best:int, max_answer_length:int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The `n_best` best valid spans of every window in a block (rows of `start`/`end` logits whose context tokens are
-    `first..last`), in the loop's order: their scores (-inf where a window has fewer) and token starts and ends."""
+def _outside(first:np.ndarray, last:np.ndarray, lo:int, hi:int) -> np.ndarray:
+    "`(rows, hi - lo)` booleans: which of the positions `lo..hi-1` are outside each row's context `first..last`."
+    # one comparison: positions before `first` wrap around to huge unsigned numbers
+    return (np.arange(lo, hi, dtype=np.int32) - first.astype(np.int32)[:, None]).view(np.uint32) >= \
+           (last - first + 1).astype(np.uint32)[:, None]
+
+def _window_candidates(start_logits, end_logits, rows, first, last, n_best:int, max_answer_length:int):
+    """The `n_best` best valid spans of windows `rows` (whose context tokens are `first[rows]..last[rows]`), in the loop's
+    order: their scores (-inf where a window has fewer) and token starts and ends, each `(len(rows), min(n_best, width))`."""
+    first, last = first[rows], last[rows]
+    lo, hi = int(first.min(initial=0)), max(int(first.min(initial=0)) + 1, int(last.max(initial=0)) + 1)
+    start, end = start_logits[rows, lo:hi], end_logits[rows, lo:hi]  # copies, cut to the block's context columns
+    outside = _outside(first, last, lo, hi)
+    np.copyto(start, _below(hi - lo), where=outside); np.copyto(end, _below(hi - lo), where=outside)
+    nan = np.isnan(start.max(axis=1)) | np.isnan(end.max(axis=1))
+    if nan.any(): raise ValueError(f"The logits of feature {int(rows[np.argmax(nan)])} contain NaN: the model has diverged")
     n, width = start.shape
-    position = np.arange(width)
-    outside = (position < first[:, None]) | (position > last[:, None])
-    k = min(n_best, width)
-    best_s, best_e = _top_k(np.where(outside, _below(width), start), k), _top_k(np.where(outside, _below(width), end), k)
+    k, row = min(n_best, width), np.arange(n)[:, None]
+    best_s, best_e = _top_k(start, k), _top_k(end, k)
+    s_score, e_score = start.ravel()[best_s + row * width], end.ravel()[best_e + row * width]
+    best_s, best_e = best_s + lo, best_e + lo
     in_context = lambda best: (best >= first[:, None]) & (best <= last[:, None])
     # a start outside the context moves far right and an end far left, so that every pair with one has a negative length;
     # and viewed as unsigned, a negative length is huge: one comparison checks all
     s_at = np.where(in_context(best_s), best_s, 1 << 20).astype(np.int32)
     e_at = np.where(in_context(best_e), best_e, -1 << 20).astype(np.int32)
     invalid = ((e_at[:, None, :] - s_at[:, :, None]).view(np.uint32) >= max_answer_length).reshape(n, k * k)
-    scores = (np.take_along_axis(start, best_s, 1)[:, :, None] + np.take_along_axis(end, best_e, 1)[:, None, :]).reshape(n, k * k)
+    scores = (s_score[:, :, None] + e_score[:, None, :]).reshape(n, k * k)
     pick = _top_k(scores + invalid * _below(k * k), min(n_best, k * k))
-    cand_score = np.where(np.take_along_axis(invalid, pick, 1), -np.inf, np.take_along_axis(scores, pick, 1))
-    return cand_score, np.take_along_axis(best_s, pick // k, 1), np.take_along_axis(best_e, pick % k, 1)
+    at, s_at, e_at = pick + row * (k * k), pick // k + row * k, pick % k + row * k  # flat indices: cheaper than take_along_axis
+    return np.where(invalid.ravel()[at], -np.inf, scores.ravel()[at]), best_s.ravel()[s_at], best_e.ravel()[e_at]
 
 # %% ../nbs/03_postprocess.ipynb #f6c3d9a4
 _pool, _pool_pid = None, None
@@ -218,13 +244,10 @@ def _start_window_candidates(start_logits, end_logits, layout:tuple, n_best:int,
     """Start `_window_candidates` of every window, in parallel blocks; returns a function that waits for them and gives
     scores and character starts and ends `(windows, n_best)`, in feature order."""
     first_ctx, last_ctx, chars, run_start = layout
-    by_length = np.argsort(last_ctx, kind='stable')
+    by_length = np.argsort(-last_ctx, kind='stable')  # the widest blocks first, so that no thread is left with one at the end
     def block(rows):
-        width = max(1, int(last_ctx[rows].max(initial=0)) + 1)
-        start, end = start_logits[rows, :width], end_logits[rows, :width]
-        nan = np.isnan(start.max(axis=1)) | np.isnan(end.max(axis=1))
-        if nan.any(): raise ValueError(f"The logits of feature {int(rows[np.argmax(nan)])} contain NaN: the model has diverged")
-        score, token_start, token_end = _window_candidates(start, end, first_ctx[rows], last_ctx[rows], n_best, max_answer_length)
+        score, token_start, token_end = _window_candidates(start_logits, end_logits, rows, first_ctx, last_ctx, n_best,
+                                                           max_answer_length)
         found, char_start, char_end = np.isfinite(score), np.zeros_like(token_start), np.zeros_like(token_end)
         char_start[found], char_end[found] = _candidate_chars(layout, np.broadcast_to(rows[:, None], found.shape)[found],
                                                               token_start[found], token_end[found])
@@ -334,10 +357,12 @@ def postprocess_predictions(examples, features, start_logits, end_logits, n_best
                          f"context up to position {int(last_ctx.max())}")
     candidates = _start_window_candidates(start_logits, end_logits, layout, n_best, max_answer_length)
     # while other threads select the candidates, this one reads the examples
-    ids, contexts = _column(examples, 'id'), _column(examples, 'context')
+    ids, contexts = _column(examples, 'id'), _shared_texts(examples, 'context')
     feature_example = _feature_examples(examples, features)
     cls = np.asarray(_column(features, 'cls_index')) if _has_column(features, 'cls_index') else np.zeros(n_features, dtype=np.int64)
     window_null = start_logits[np.arange(n_features), cls] + end_logits[np.arange(n_features), cls]
+    if np.isnan(window_null).any():
+        raise ValueError(f"The logits of feature {int(np.argmax(np.isnan(window_null)))} contain NaN: the model has diverged")
     cand_score, cand_start, cand_end = candidates()
     keep = np.isfinite(cand_score) & (feature_example[:, None] >= 0)
     cand_example = np.broadcast_to(feature_example[:, None], cand_score.shape)[keep]
