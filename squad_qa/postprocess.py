@@ -248,9 +248,11 @@ def _start_window_candidates(start_logits, end_logits, layout:tuple, n_best:int,
     def block(rows):
         score, token_start, token_end = _window_candidates(start_logits, end_logits, rows, first_ctx, last_ctx, n_best,
                                                            max_answer_length)
-        found, char_start, char_end = np.isfinite(score), np.zeros_like(token_start), np.zeros_like(token_end)
-        char_start[found], char_end[found] = _candidate_chars(layout, np.broadcast_to(rows[:, None], found.shape)[found],
-                                                              token_start[found], token_end[found])
+        found = np.isfinite(score)
+        char_start = char_end = np.zeros(score.shape, chars.dtype)
+        if found.any():  # a window with fewer candidates looks up index 0 (a real token) in their place, then gets 0
+            at = lambda tokens: np.where(found, _context_index(layout, rows[:, None], tokens), 0)
+            char_start, char_end = np.where(found, chars[at(token_start), 0], 0), np.where(found, chars[at(token_end), 1], 0)
         return _pad_columns(score, n_best, -np.inf), _pad_columns(char_start, n_best, 0), _pad_columns(char_end, n_best, 0)
     wait = _start_blocks(block, np.array_split(by_length, max(1, min(16, len(by_length) // rows_per_block))))
     def results():
@@ -286,10 +288,15 @@ def _feature_examples(examples, features) -> np.ndarray:
     found = pc.index_in(example_ids, value_set=ids.cast(example_ids.type)).fill_null(-1)
     return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
 
+def _context_index(layout:tuple, rows, tokens) -> np.ndarray:
+    "Where the token positions `tokens` of windows `rows` (shapes that broadcast) are in `_context_layout`'s character spans."
+    first_ctx, _, _, run_start = layout
+    return run_start[rows] - first_ctx[rows] + tokens
+
 def _candidate_chars(layout:tuple, rows, starts, ends) -> tuple[np.ndarray, np.ndarray]:
     "Character span of candidate token spans `starts..ends` of windows `rows`, from `_context_layout`'s output."
-    first_ctx, _, chars, run_start = layout
-    return chars[run_start[rows] + starts - first_ctx[rows], 0], chars[run_start[rows] + ends - first_ctx[rows], 1]
+    chars = layout[2]
+    return chars[_context_index(layout, rows, starts), 0], chars[_context_index(layout, rows, ends), 1]
 
 # %% ../nbs/03_postprocess.ipynb #0db34701
 def _merge_windows(cand_example:np.ndarray, cand_score:np.ndarray, windows_per_example:np.ndarray) -> np.ndarray:
