@@ -284,6 +284,7 @@ def _feature_examples(examples, features) -> np.ndarray:
     "Row in `examples` of every feature's example, matched by id (-1 for features whose example is not there)."
     import pyarrow.compute as pc
     example_ids, ids = _arrow_column(features, 'example_id'), _arrow_column(examples, 'id')
+    if pa.types.is_null(example_ids.type): return np.full(len(example_ids), -1, np.int64)  # no features, or no ids
     ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
     found = pc.index_in(example_ids, value_set=ids.cast(example_ids.type)).fill_null(-1)
     return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
@@ -321,17 +322,16 @@ def _records(ids:list, contexts:list, feature_example:np.ndarray, cand_example, 
     last = np.minimum(np.searchsorted(cand_example, np.arange(n), side='right'), first + n_best)
     null = np.full(n, np.inf)
     np.minimum.at(null, feature_example[feature_example >= 0], np.asarray(window_null, dtype=np.float64)[feature_example >= 0])
+    found, best_at = last > first, np.minimum(first, max(len(cand_score) - 1, 0))
+    best = lambda values, missing: np.where(found, values[best_at], missing) if len(values) else np.full(n, missing)
     if not version_2_with_negative: p_null = None
     elif null_probability is None:
         in_n_best = np.arange(len(cand_score)) < last[cand_example]
-        top = np.maximum(null, np.where(last > first, cand_score[np.minimum(first, len(cand_score) - 1)], -np.inf))
+        top = np.maximum(null, best(cand_score, -np.inf))
         weights = np.bincount(cand_example, np.where(in_n_best, np.exp(cand_score - top[cand_example]), 0.0), minlength=n)
-        p_null = np.exp(null - top) / (np.exp(null - top) + weights)
+        with np.errstate(invalid='ignore'): p_null = np.exp(null - top) / (np.exp(null - top) + weights)  # NaN: no window, unused
     else: p_null = null_probability(null)
-    found = last > first
-    best_at = np.minimum(first, max(len(cand_score) - 1, 0))
-    best_start, best_end = np.where(found, cand_start[best_at], -1).tolist(), np.where(found, cand_end[best_at], -1).tolist()
-    best_score = np.where(found, cand_score[best_at].astype(np.float64), -np.inf)
+    best_start, best_end, best_score = best(cand_start, -1).tolist(), best(cand_end, -1).tolist(), best(cand_score.astype(np.float64), -np.inf)
     candidates = cand_start, cand_end, cand_score
     columns = [ids, contexts, best_start, best_end, best_score.tolist(), first.tolist(), last.tolist()]
     if not version_2_with_negative:
@@ -340,7 +340,7 @@ def _records(ids:list, contexts:list, feature_example:np.ndarray, cand_example, 
                 for q, c, s, e, score, a, b in zip(*columns)]
     has_null = np.isfinite(null)
     null_score = np.where(has_null, null, -np.inf)
-    score_diff = null_score - best_score
+    with np.errstate(invalid='ignore'): score_diff = null_score - best_score  # -inf - -inf: no window at all, NaN as in the loop
     answered = found & ~(score_diff > null_threshold)  # as in the loop: NaN (no span, no null) is not "> threshold"
     columns += [null_score.tolist(), score_diff.tolist(), np.where(has_null, p_null, 0.0).tolist(), answered.tolist()]
     return [{'id': q, 'prediction_text': c[s:e] if ok else '', 'score': score, 'start': s if ok else None, 'end': e if ok else None,
@@ -379,7 +379,8 @@ def postprocess_predictions(examples, features, start_logits, end_logits, n_best
 # %% ../nbs/03_postprocess.ipynb #1d77bf71
 def same_predictions(a:list, b:list, rel_tol:float=1e-9) -> bool:
     "True if two prediction lists agree exactly, n-best lists included, with `no_answer_probability` equal up to float rounding."
-    strip = lambda p: {k: v for k, v in p.items() if k != 'no_answer_probability'}
+    nan_equal = lambda v: 'NaN' if isinstance(v, float) and math.isnan(v) else v  # a question without windows: score_diff NaN
+    strip = lambda p: {k: nan_equal(v) for k, v in p.items() if k != 'no_answer_probability'}
     return len(a) == len(b) and all(strip(x) == strip(y) and math.isclose(x.get('no_answer_probability', 0.0), y.get('no_answer_probability', 0.0),
                                                                           rel_tol=rel_tol, abs_tol=1e-12) for x, y in zip(a, b))
 

@@ -64,3 +64,16 @@ def test_trainer_style_padding_and_per_batch_logits(dev_v11, dev_features):
 def test_logit_rows_must_match_features(dev_v11, dev_features):
     start, end = oracle_logits(dev_features.select(range(10)))
     with pytest.raises(ValueError, match='rows of logits'): postprocess_predictions(dev_v11, dev_features.select(range(11)), start, end)
+
+
+@pytest.mark.parametrize('as_dataset', [False, True])
+def test_questions_without_any_features_get_empty_answers(as_dataset):
+    "Every feature filtered out: one empty answer per question, as the loop gives (the empty id column is Arrow's null type)."
+    from datasets import Dataset
+    examples, features = {'id': ['a', 'b'], 'context': ['Paris is big.', 'Rome is old.']}, {'example_id': [], 'offset_mapping': []}
+    if as_dataset: examples, features = Dataset.from_dict(examples), Dataset.from_dict(features)
+    no_logits = np.zeros((0, 8), np.float32)
+    for v2 in (False, True):
+        ours = postprocess_predictions(examples, features, no_logits, no_logits, version_2_with_negative=v2)
+        assert same_predictions(ours, postprocess_predictions_loop(examples, features, no_logits, no_logits, version_2_with_negative=v2))
+        assert [(r['id'], r['prediction_text'], len(r['n_best'])) for r in ours] == [('a', '', 0), ('b', '', 0)]
