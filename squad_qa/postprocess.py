@@ -199,7 +199,8 @@ def _window_candidates(start_logits, end_logits, rows, first, last, n_best:int, 
     """The `n_best` best valid spans of windows `rows` (whose context tokens are `first[rows]..last[rows]`), in the loop's
     order: their scores (-inf where a window has fewer) and token starts and ends, each `(len(rows), min(n_best, width))`."""
     first, last = first[rows], last[rows]
-    lo, hi = int(first.min(initial=0)), max(int(first.min(initial=0)) + 1, int(last.max(initial=0)) + 1)
+    lo = int(first.min(initial=0))
+    hi = max(lo + 1, int(last.max(initial=0)) + 1)
     start, end = start_logits[rows, lo:hi], end_logits[rows, lo:hi]  # copies, cut to the block's context columns
     outside = _outside(first, last, lo, hi)
     np.copyto(start, _below(hi - lo), where=outside); np.copyto(end, _below(hi - lo), where=outside)
@@ -218,8 +219,8 @@ def _window_candidates(start_logits, end_logits, rows, first, last, n_best:int, 
     invalid = ((e_at[:, None, :] - s_at[:, :, None]).view(np.uint32) >= max_answer_length).reshape(n, k * k)
     scores = (s_score[:, :, None] + e_score[:, None, :]).reshape(n, k * k)
     pick = _top_k(scores + invalid * _below(k * k), min(n_best, k * k))
-    at, s_at, e_at = pick + row * (k * k), pick // k + row * k, pick % k + row * k  # flat indices: cheaper than take_along_axis
-    return np.where(invalid.ravel()[at], -np.inf, scores.ravel()[at]), best_s.ravel()[s_at], best_e.ravel()[e_at]
+    pair, start_at, end_at = pick + row * (k * k), pick // k + row * k, pick % k + row * k  # flat: cheaper than take_along_axis
+    return np.where(invalid.ravel()[pair], -np.inf, scores.ravel()[pair]), best_s.ravel()[start_at], best_e.ravel()[end_at]
 
 # %% ../nbs/03_postprocess.ipynb #f6c3d9a4
 _pool, _pool_pid = None, None
