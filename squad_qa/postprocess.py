@@ -141,7 +141,7 @@ def _context_layout(features) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     `[start, end)` of all context tokens (features one after the other) and where each feature's run of them begins."""
     column = _arrow_column(features, 'offset_mapping')
     chunks = [c for c in (column.chunks if isinstance(column, pa.ChunkedArray) else [column]) if len(c)]
-    if not chunks: return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 2), np.int64), np.zeros(0, np.int64)
+    if not chunks: return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 2), np.int32), np.zeros(0, np.int64)
     firsts, counts, chars = [], [], []
     for chunk in chunks:
         positions = chunk.flatten()  # one entry per position: a [start, end] list, or null outside the context
@@ -174,9 +174,10 @@ def _top_k(x:np.ndarray, k:int) -> np.ndarray:
     at = np.flatnonzero(x >= kth[:, None])  # row-major: each row's top k, in position order...
     rows = at // width
     exact = np.bincount(rows, minlength=n) == k  # ...unless its k-th value is tied (or NaN): those rows get a full sort
-    if not exact.all(): at, rows = at[exact[rows]], rows[exact[rows]]
+    all_exact = exact.all()
+    if not all_exact: at, rows = at[exact[rows]], rows[exact[rows]]
     top = _descending(x.ravel()[at].reshape(-1, k), (at - rows * width).reshape(-1, k))
-    if exact.all(): return top
+    if all_exact: return top
     ordered = np.empty((n, k), np.int64)
     ordered[exact], ordered[~exact] = top, np.argsort(-x[~exact], axis=1, kind='stable')[:, :k]
     return ordered
@@ -195,6 +196,10 @@ def _outside(first:np.ndarray, last:np.ndarray, lo:int, hi:int) -> np.ndarray:
     return (np.arange(lo, hi, dtype=np.int32) - first.astype(np.int32)[:, None]).view(np.uint32) >= \
            (last - first + 1).astype(np.uint32)[:, None]
 
+def _in_context(positions:np.ndarray, first:np.ndarray, last:np.ndarray) -> np.ndarray:
+    "Which of each row's `positions` lie in its context `first..last`."
+    return (positions >= first[:, None]) & (positions <= last[:, None])
+
 def _window_candidates(start_logits, end_logits, rows, first, last, n_best:int, max_answer_length:int):
     """The `n_best` best valid spans of windows `rows` (whose context tokens are `first[rows]..last[rows]`), in the loop's
     order: their scores (-inf where a window has fewer) and token starts and ends, each `(len(rows), min(n_best, width))`."""
@@ -211,11 +216,10 @@ def _window_candidates(start_logits, end_logits, rows, first, last, n_best:int, 
     best_s, best_e = _top_k(start, k), _top_k(end, k)
     s_score, e_score = start.ravel()[best_s + row * width], end.ravel()[best_e + row * width]
     best_s, best_e = best_s + lo, best_e + lo
-    in_context = lambda best: (best >= first[:, None]) & (best <= last[:, None])
     # a start outside the context moves far right and an end far left, so that every pair with one has a negative length;
     # and viewed as unsigned, a negative length is huge: one comparison checks all
-    s_at = np.where(in_context(best_s), best_s, 1 << 20).astype(np.int32)
-    e_at = np.where(in_context(best_e), best_e, -1 << 20).astype(np.int32)
+    s_at = np.where(_in_context(best_s, first, last), best_s, 1 << 20).astype(np.int32)
+    e_at = np.where(_in_context(best_e, first, last), best_e, -1 << 20).astype(np.int32)
     invalid = ((e_at[:, None, :] - s_at[:, :, None]).view(np.uint32) >= max_answer_length).reshape(n, k * k)
     scores = (s_score[:, :, None] + e_score[:, None, :]).reshape(n, k * k)
     pick = _top_k(scores + invalid * _below(k * k), min(n_best, k * k))
@@ -289,6 +293,10 @@ def _feature_examples(examples, features) -> np.ndarray:
     ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
     found = pc.index_in(example_ids, value_set=ids.cast(example_ids.type)).fill_null(-1)
     return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+def _read_examples(examples, features) -> tuple[list, list, np.ndarray]:
+    "The examples' ids and contexts (one string per distinct context) and the row in `examples` of every feature's example."
+    return _column(examples, 'id'), _shared_texts(examples, 'context'), _feature_examples(examples, features)
 
 def _context_index(layout:tuple, rows, tokens) -> np.ndarray:
     "Where the token positions `tokens` of windows `rows` (shapes that broadcast) are in `_context_layout`'s character spans."
@@ -365,8 +373,7 @@ def postprocess_predictions(examples, features, start_logits, end_logits, n_best
                          f"context up to position {int(last_ctx.max())}")
     candidates = _start_window_candidates(start_logits, end_logits, layout, n_best, max_answer_length)
     # while other threads select the candidates, this one reads the examples
-    ids, contexts = _column(examples, 'id'), _shared_texts(examples, 'context')
-    feature_example = _feature_examples(examples, features)
+    ids, contexts, feature_example = _read_examples(examples, features)
     cls = np.asarray(_column(features, 'cls_index')) if _has_column(features, 'cls_index') else np.zeros(n_features, dtype=np.int64)
     window_null = start_logits[np.arange(n_features), cls] + end_logits[np.arange(n_features), cls]
     if np.isnan(window_null).any():
@@ -558,11 +565,9 @@ def postprocess_beam_predictions(examples, features, start_top_log_probs, start_
     layout = first_ctx, last_ctx, _, _ = _context_layout(features)
     s = np.repeat(start_ix, end_n_top, axis=1)  # candidate i * end_n_top + j: start i, its j-th end
     scores = np.repeat(start_lp, end_n_top, axis=1) + end_lp
-    in_context = lambda pos: (pos >= first_ctx[:, None]) & (pos <= last_ctx[:, None])
-    valid = in_context(s) & in_context(end_ix) & (end_ix >= s) & (end_ix - s + 1 <= max_answer_length)
+    valid = _in_context(s, first_ctx, last_ctx) & _in_context(end_ix, first_ctx, last_ctx) & (end_ix >= s) & (end_ix - s + 1 <= max_answer_length)
     rows = np.broadcast_to(np.arange(n_features)[:, None], s.shape)
-    ids, contexts = _column(examples, 'id'), _column(examples, 'context')
-    feature_example = _feature_examples(examples, features)
+    ids, contexts, feature_example = _read_examples(examples, features)
     keep = valid & (feature_example[:, None] >= 0)
     cand_example, cand_score = feature_example[rows[keep]], scores[keep].astype(np.float64)
     cand_start, cand_end = _candidate_chars(layout, rows[keep], s[keep], end_ix[keep])
