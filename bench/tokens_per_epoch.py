@@ -5,6 +5,7 @@
 For 384/128 and 160/48 windows (embedded MiniLM tokenizer): every feature padded to max_length (the seeds), padded to
 the longest feature of its batch (dynamic padding), and dynamic padding with length grouping (chapter 04's default).
 """
+
 import argparse, sys
 from pathlib import Path
 
@@ -17,21 +18,30 @@ from squad_qa.training import length_grouped_batches, padded_tokens, qa_features
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--shared', default=str(Path(__file__).resolve().parents[2]/'shared'))
+    parser.add_argument('--shared', default=str(Path(__file__).resolve().parents[2] / 'shared'))
     parser.add_argument('--batch-size', type=int, default=16)
     args = parser.parse_args()
-    path = Path(args.shared)/'data/squad/dev-v1.1.json'
-    if not path.exists(): sys.exit(f"No dev-v1.1.json under {args.shared}; pass --shared")
+    path = Path(args.shared) / 'data/squad/dev-v1.1.json'
+    if not path.exists():
+        sys.exit(f"No dev-v1.1.json under {args.shared}; pass --shared")
     train, _ = split_dev(path)
     tokenizer = load_tokenizer()
     print(f"{len(train):,} questions, batches of {args.batch_size}")
     for max_length, stride in ((384, 128), (160, 48)):
-        lengths = [len(ids) for ids in qa_features(train, tokenizer, max_length, stride, train=True)['input_ids']]
+        lengths = [
+            len(ids)
+            for ids in qa_features(train, tokenizer, max_length, stride, train=True)['input_ids']
+        ]
         full = len(lengths) * max_length
-        dynamic = padded_tokens(lengths, length_grouped_batches(lengths, args.batch_size, group_by_length=False))
+        dynamic = padded_tokens(
+            lengths, length_grouped_batches(lengths, args.batch_size, group_by_length=False)
+        )
         grouped = padded_tokens(lengths, length_grouped_batches(lengths, args.batch_size))
-        print(f"  {max_length}/{stride}: {len(lengths):,} features; padded to max_length {full:,}; dynamic padding {dynamic:,} ({dynamic / full:.0%}); "
-              f"dynamic + grouped by length {grouped:,} ({grouped / full:.0%}); real tokens {sum(lengths):,} ({sum(lengths) / full:.0%})")
+        print(
+            f"  {max_length}/{stride}: {len(lengths):,} features; padded to max_length {full:,}; dynamic padding {dynamic:,} ({dynamic / full:.0%}); "
+            f"dynamic + grouped by length {grouped:,} ({grouped / full:.0%}); real tokens {sum(lengths):,} ({sum(lengths) / full:.0%})"
+        )
 
 
-if __name__ == '__main__': main()
+if __name__ == '__main__':
+    main()

@@ -19,17 +19,29 @@ __all__ = ['EXAMPLE_CONTEXT', 'EXAMPLE_QUESTION', 'QuestionAnswerer', 'token_pro
            'logits_figure', 'qa_app']
 
 # %% ../nbs/05_inference.ipynb #9382d44c
-def _span_probabilities(record:dict, with_null:bool) -> tuple[list, float|None]:
+def _span_probabilities(record: dict, with_null: bool) -> tuple[list, float | None]:
     "Softmax of the n-best span scores (and the null score when `with_null`) of one postprocessing record."
     spans = list(record['n_best'])
     null = record.get('null_score') if with_null else None
-    scores = [c['score'] for c in spans] + ([null] if null is not None and math.isfinite(null) else [])
-    if not scores: return [], (1.0 if with_null else None)
+    scores = [c['score'] for c in spans] + (
+        [null] if null is not None and math.isfinite(null) else []
+    )
+    if not scores:
+        return [], (1.0 if with_null else None)
     probabilities = _softmax(np.array(scores, dtype=np.float64)).tolist()
-    return [dict(c, probability=p) for c, p in zip(spans, probabilities)], (probabilities[-1] if len(scores) > len(spans) else (0.0 if with_null else None))
+    return [dict(c, probability=p) for c, p in zip(spans, probabilities)], (
+        probabilities[-1] if len(scores) > len(spans) else (0.0 if with_null else None)
+    )
 
-def _answer(text:str, probability:float, start, end, no_answer:bool=False) -> dict:
-    return {'answer': text, 'score': probability, 'start': start, 'end': end, 'no_answer': no_answer}
+
+def _answer(text: str, probability: float, start, end, no_answer: bool = False) -> dict:
+    return {
+        'answer': text,
+        'score': probability,
+        'start': start,
+        'end': end,
+        'no_answer': no_answer,
+    }
 
 # %% ../nbs/05_inference.ipynb #cc5ee714
 class QuestionAnswerer:
@@ -38,183 +50,358 @@ class QuestionAnswerer:
     context) and `no_answer`; lists of questions and contexts (or one context for many questions) give a list; `top_k > 1`
     gives a list of alternatives per question. `handle_impossible_answer=True` lets a SQuAD v2-style model answer nothing.
     `batch_size` defaults to 8 windows on a CPU (less padding, and the activations stay in its caches) and 64 on a GPU."""
-    def __init__(self, model=None, tokenizer=None, max_length:int=384, stride:int=128, batch_size:int|None=None, n_best:int=20,
-                 max_answer_length:int=30, handle_impossible_answer:bool=False, null_threshold:float=0.0, device=None):
+
+    def __init__(
+        self,
+        model=None,
+        tokenizer=None,
+        max_length: int = 384,
+        stride: int = 128,
+        batch_size: int | None = None,
+        n_best: int = 20,
+        max_answer_length: int = 30,
+        handle_impossible_answer: bool = False,
+        null_threshold: float = 0.0,
+        device=None,
+    ):
         import torch
+
         if model is None or isinstance(model, (str, Path)):
             model, loaded_tokenizer = load_qa_model(model)
             tokenizer = tokenizer or loaded_tokenizer
-        if tokenizer is None: raise ValueError("Pass the tokenizer that was saved with the model (or a model folder, which has both).")
+        if tokenizer is None:
+            raise ValueError(
+                "Pass the tokenizer that was saved with the model (or a model folder, which has both)."
+            )
         self.layout = check_tokenizer(tokenizer, max_length, stride)
-        self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        self.device = (
+            torch.device(device) if device is not None else next(model.parameters()).device
+        )
         self.model, self.tokenizer = model.to(self.device).eval(), tokenizer
         self.batch_size = batch_size or (8 if self.device.type == 'cpu' else 64)
         self.max_length, self.stride, self.n_best = max_length, stride, n_best
-        self.max_answer_length, self.handle_impossible_answer, self.null_threshold = max_answer_length, handle_impossible_answer, null_threshold
+        self.max_answer_length, self.handle_impossible_answer, self.null_threshold = (
+            max_answer_length,
+            handle_impossible_answer,
+            null_threshold,
+        )
 
-    def windows(self, questions:list[str], contexts:list[str]) -> dict:
+    def windows(self, questions: list[str], contexts: list[str]) -> dict:
         "Chapter 01's validation features of every (question, context) pair, as a dict of lists (ids `q0`, `q1`, ...)."
-        examples = {'id': [f'q{i}' for i in range(len(questions))], 'question': list(questions), 'context': list(contexts)}
+        examples = {
+            'id': [f'q{i}' for i in range(len(questions))],
+            'question': list(questions),
+            'context': list(contexts),
+        }
         return prepare_validation_features(examples, self.tokenizer, self.max_length, self.stride)
 
-    def logits(self, features:dict) -> tuple[list, list]:
+    def logits(self, features: dict) -> tuple[list, list]:
         "Start and end logits of every window at its own positions, in length-sorted batches (chapter 03's `predict_logits`)."
-        starts, ends, _ = predict_logits(self.model, features, self.tokenizer, self.batch_size, self.device, by_length=True, desc='answer')
+        starts, ends, _ = predict_logits(
+            self.model,
+            features,
+            self.tokenizer,
+            self.batch_size,
+            self.device,
+            by_length=True,
+            desc='answer',
+        )
         return starts, ends
 
-    def read(self, questions:list[str], contexts:list[str]) -> dict:
+    def read(self, questions: list[str], contexts: list[str]) -> dict:
         "The windows of every question and their logits, `{'features', 'start_logits', 'end_logits'}`: what answers and pictures start from."
         features = self.windows(questions, contexts)
         starts, ends = self.logits(features)
         return {'features': features, 'start_logits': starts, 'end_logits': ends}
 
-    def records(self, questions:list[str], contexts:list[str], n_best:int|None=None, handle_impossible_answer:bool|None=None,
-                reading:dict|None=None) -> list[dict]:
+    def records(
+        self,
+        questions: list[str],
+        contexts: list[str],
+        n_best: int | None = None,
+        handle_impossible_answer: bool | None = None,
+        reading: dict | None = None,
+    ) -> list[dict]:
         "Chapter 03's postprocessing records (best span, n-best list, null score) for every question, from `reading` if given."
         reading = reading or self.read(questions, contexts)
         features, starts, ends = reading['features'], reading['start_logits'], reading['end_logits']
         examples = {'id': [f'q{i}' for i in range(len(questions))], 'context': list(contexts)}
-        v2 = self.handle_impossible_answer if handle_impossible_answer is None else handle_impossible_answer
-        return postprocess_predictions(examples, features, starts, ends, n_best or self.n_best, self.max_answer_length,
-                                       version_2_with_negative=v2, null_threshold=self.null_threshold)
+        v2 = (
+            self.handle_impossible_answer
+            if handle_impossible_answer is None
+            else handle_impossible_answer
+        )
+        return postprocess_predictions(
+            examples,
+            features,
+            starts,
+            ends,
+            n_best or self.n_best,
+            self.max_answer_length,
+            version_2_with_negative=v2,
+            null_threshold=self.null_threshold,
+        )
 
-    def __call__(self, question, context, top_k:int=1, handle_impossible_answer:bool|None=None, reading:dict|None=None):
+    def __call__(
+        self,
+        question,
+        context,
+        top_k: int = 1,
+        handle_impossible_answer: bool | None = None,
+        reading: dict | None = None,
+    ):
         single = isinstance(question, str)
         questions = [question] if single else list(question)
         contexts = [context] * len(questions) if isinstance(context, str) else list(context)
-        if len(questions) != len(contexts): raise ValueError(f"{len(questions)} questions but {len(contexts)} contexts; pass one context or one per question.")
-        v2 = self.handle_impossible_answer if handle_impossible_answer is None else handle_impossible_answer
+        if len(questions) != len(contexts):
+            raise ValueError(
+                f"{len(questions)} questions but {len(contexts)} contexts; pass one context or one per question."
+            )
+        v2 = (
+            self.handle_impossible_answer
+            if handle_impossible_answer is None
+            else handle_impossible_answer
+        )
         records = self.records(questions, contexts, max(self.n_best, top_k), v2, reading)
         answers = [self._answers(r, top_k, v2) for r in records]
-        if top_k == 1: answers = [a[0] for a in answers]
+        if top_k == 1:
+            answers = [a[0] for a in answers]
         return answers[0] if single else answers
 
-    def _answers(self, record:dict, top_k:int, v2:bool) -> list[dict]:
+    def _answers(self, record: dict, top_k: int, v2: bool) -> list[dict]:
         spans, p_null = _span_probabilities(record, v2)
         candidates = [_answer(c['text'], c['probability'], c['start'], c['end']) for c in spans]
         if v2:  # the decision (null_threshold included) picks the first answer; the others follow by score
             nothing = _answer('', p_null, None, None, no_answer=True)
-            if record['prediction_text'] == '': candidates.insert(0, nothing)
-            else: candidates = candidates[:1] + sorted(candidates[1:] + [nothing], key=lambda a: -a['score'])
+            if record['prediction_text'] == '':
+                candidates.insert(0, nothing)
+            else:
+                candidates = candidates[:1] + sorted(
+                    candidates[1:] + [nothing], key=lambda a: -a['score']
+                )
         return (candidates or [_answer('', 0.0, None, None, no_answer=True)])[:top_k]
 
 # %% ../nbs/05_inference.ipynb #a448bb83
-def token_probabilities(answerer:QuestionAnswerer, question:str, context:str, reading:dict|None=None) -> pd.DataFrame:
+def token_probabilities(
+    answerer: QuestionAnswerer, question: str, context: str, reading: dict | None = None
+) -> pd.DataFrame:
     "Per context token: its characters `start`/`end` and the start/end probabilities (highest over windows), with each window's logits."
     reading = reading or answerer.read([question], [context])
     features, starts, ends = reading['features'], reading['start_logits'], reading['end_logits']
     best = {}
     for offsets, s, e in zip(features['offset_mapping'], starts, ends):
-        p_start, p_end = _softmax(np.asarray(s, dtype=np.float64)), _softmax(np.asarray(e, dtype=np.float64))
+        p_start, p_end = (
+            _softmax(np.asarray(s, dtype=np.float64)),
+            _softmax(np.asarray(e, dtype=np.float64)),
+        )
         for i, o in enumerate(offsets):
-            if o is None: continue
+            if o is None:
+                continue
             key = tuple(o)
             old = best.get(key, (0.0, 0.0))
             best[key] = (max(old[0], p_start[i]), max(old[1], p_end[i]))
-    return pd.DataFrame([(a, b, ps, pe) for (a, b), (ps, pe) in sorted(best.items())], columns=['start', 'end', 'p_start', 'p_end'])
+    return pd.DataFrame(
+        [(a, b, ps, pe) for (a, b), (ps, pe) in sorted(best.items())],
+        columns=['start', 'end', 'p_start', 'p_end'],
+    )
 
 # %% ../nbs/05_inference.ipynb #1323692b
-def _shade(rgb:tuple, alpha:float) -> str: return f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{min(1.0, alpha):.2f})"
+def _shade(rgb: tuple, alpha: float) -> str:
+    return f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{min(1.0, alpha):.2f})"
 
-def answer_html(context:str, answer:dict, probabilities:pd.DataFrame|None=None, question:str|None=None, alternatives:list|None=None) -> str:
+
+def answer_html(
+    context: str,
+    answer: dict,
+    probabilities: pd.DataFrame | None = None,
+    question: str | None = None,
+    alternatives: list | None = None,
+) -> str:
     """HTML: the question, the answer with its confidence (or a clear "no answer"), the context with the answer marked and each
     token shaded by its start (blue, above) and end (orange, below) probability, and the alternatives."""
-    parts = ['<div class="qa-result" style="font-family: sans-serif; line-height: 2.1; max-width: 60em">']
-    if question: parts.append(f'<div><b>Q:</b> {html.escape(question)}</div>')
+    parts = [
+        '<div class="qa-result" style="font-family: sans-serif; line-height: 2.1; max-width: 60em">'
+    ]
+    if question:
+        parts.append(f'<div><b>Q:</b> {html.escape(question)}</div>')
     if answer['no_answer']:
-        parts.append(f'<div class="qa-no-answer" style="color:#b71c1c"><b>No answer</b> in this context '
-                     f'(confidence {answer["score"]:.0%})</div>')
+        parts.append(
+            f'<div class="qa-no-answer" style="color:#b71c1c"><b>No answer</b> in this context '
+            f'(confidence {answer["score"]:.0%})</div>'
+        )
     else:
-        parts.append(f'<div><b>A:</b> <span class="qa-answer-text">{html.escape(answer["answer"])}</span> '
-                     f'<span style="color:#555">(confidence {answer["score"]:.0%}, characters {answer["start"]}-{answer["end"]})</span></div>')
+        parts.append(
+            f'<div><b>A:</b> <span class="qa-answer-text">{html.escape(answer["answer"])}</span> '
+            f'<span style="color:#555">(confidence {answer["score"]:.0%}, characters {answer["start"]}-{answer["end"]})</span></div>'
+        )
     body, at = [], 0
     rows = [] if probabilities is None else probabilities.itertuples(index=False)
     spans = [(r.start, r.end, r.p_start, r.p_end) for r in rows] or [(0, len(context), 0.0, 0.0)]
     a0, a1 = (answer['start'], answer['end']) if not answer['no_answer'] else (-1, -1)
     for start, end, p_start, p_end in spans:
-        if start < at: continue  # overlapping offsets (some tokenizers): keep the first
+        if start < at:
+            continue  # overlapping offsets (some tokenizers): keep the first
         body.append(_context_text(context[at:start], at, a0, a1))
         style = f"background: linear-gradient({_shade((33, 150, 243), p_start * 1.5)} 0 50%, {_shade((255, 152, 0), p_end * 1.5)} 50% 100%); border-radius: 2px"
         title = f"start {p_start:.1%}, end {p_end:.1%}"
-        body.append(f'<span title="{title}" style="{style}">{_context_text(context[start:end], start, a0, a1)}</span>')
+        body.append(
+            f'<span title="{title}" style="{style}">{_context_text(context[start:end], start, a0, a1)}</span>'
+        )
         at = end
     body.append(_context_text(context[at:], at, a0, a1))
-    parts.append('<div class="qa-context" style="border:1px solid #ddd; padding:6px 10px; border-radius:4px">' + ''.join(body) + '</div>')
-    if probabilities is not None: parts.append('<div style="font-size:80%; color:#555">shading: top half = P(start), bottom half = P(end); hover a token for its numbers</div>')
+    parts.append(
+        '<div class="qa-context" style="border:1px solid #ddd; padding:6px 10px; border-radius:4px">'
+        + ''.join(body)
+        + '</div>'
+    )
+    if probabilities is not None:
+        parts.append(
+            '<div style="font-size:80%; color:#555">shading: top half = P(start), bottom half = P(end); hover a token for its numbers</div>'
+        )
     if alternatives:
-        items = ''.join(f'<li>{html.escape(a["answer"]) if not a["no_answer"] else "<i>no answer</i>"} <span style="color:#555">({a["score"]:.1%})</span></li>' for a in alternatives)
-        parts.append(f'<div><b>Alternatives</b><ol style="margin:0; line-height:1.4">{items}</ol></div>')
+        items = ''.join(
+            f'<li>{html.escape(a["answer"]) if not a["no_answer"] else "<i>no answer</i>"} <span style="color:#555">({a["score"]:.1%})</span></li>'
+            for a in alternatives
+        )
+        parts.append(
+            f'<div><b>Alternatives</b><ol style="margin:0; line-height:1.4">{items}</ol></div>'
+        )
     return ''.join(parts) + '</div>'
 
-def _context_text(text:str, offset:int, a0:int, a1:int) -> str:
+
+def _context_text(text: str, offset: int, a0: int, a1: int) -> str:
     "Escaped `text` (starting at character `offset`), with the part inside the answer `[a0, a1)` in a `<mark>`."
     lo, hi = max(a0, offset), min(a1, offset + len(text))
-    if lo >= hi: return html.escape(text)
-    return (html.escape(text[:lo - offset]) + '<mark class="qa-answer" style="background:#ffeb3b; outline:2px solid #f9a825; padding:0">'
-            + html.escape(text[lo - offset:hi - offset]) + '</mark>' + html.escape(text[hi - offset:]))
+    if lo >= hi:
+        return html.escape(text)
+    return (
+        html.escape(text[: lo - offset])
+        + '<mark class="qa-answer" style="background:#ffeb3b; outline:2px solid #f9a825; padding:0">'
+        + html.escape(text[lo - offset : hi - offset])
+        + '</mark>'
+        + html.escape(text[hi - offset :])
+    )
 
 # %% ../nbs/05_inference.ipynb #a1ce7a9c
-def gallery_html(answerer:QuestionAnswerer, questions:list[str], contexts:list[str], top_k:int=3) -> str:
+def gallery_html(
+    answerer: QuestionAnswerer, questions: list[str], contexts: list[str], top_k: int = 3
+) -> str:
     "`answer_html` of several (question, context) pairs, one after another."
     cards = []
     for question, context in zip(questions, contexts):
-        reading = answerer.read([question], [context])  # the model reads each pair once, for the answer and for the shading
+        reading = answerer.read(
+            [question], [context]
+        )  # the model reads each pair once, for the answer and for the shading
         best = answerer(question, context, top_k=top_k, reading=reading)
-        cards.append(answer_html(context, best[0], token_probabilities(answerer, question, context, reading), question, best))
+        cards.append(
+            answer_html(
+                context,
+                best[0],
+                token_probabilities(answerer, question, context, reading),
+                question,
+                best,
+            )
+        )
     return '<hr style="border:none; border-top:1px solid #eee">'.join(cards)
 
 # %% ../nbs/05_inference.ipynb #133667ff
-EXAMPLE_CONTEXT = ("Lumquin Instruments is a brewing company founded by Vera Tornor in 1850. Its headquarters are in Salburg, "
-                   "and it employs around 94,996 people. Its most successful product is a kettle, first sold in 1871.")
+EXAMPLE_CONTEXT = (
+    "Lumquin Instruments is a brewing company founded by Vera Tornor in 1850. Its headquarters are in Salburg, "
+    "and it employs around 94,996 people. Its most successful product is a kettle, first sold in 1871."
+)
 EXAMPLE_QUESTION = "Who founded Lumquin Instruments?"
 
-def logits_figure(answerer:QuestionAnswerer, question:str, context:str, reading:dict|None=None):
+
+def logits_figure(
+    answerer: QuestionAnswerer, question: str, context: str, reading: dict | None = None
+):
     "Chapter 03's logits plot for every window of `question` over `context`, one panel per window."
     import matplotlib.pyplot as plt
+
     reading = reading or answerer.read([question], [context])
     features, starts, ends = reading['features'], reading['start_logits'], reading['end_logits']
     n = len(starts)
-    fig, axes = plt.subplots(n, 1, figsize=(min(max(len(starts[0]) * 0.22, 6), 18), 3.2 * n), squeeze=False)
+    fig, axes = plt.subplots(
+        n, 1, figsize=(min(max(len(starts[0]) * 0.22, 6), 18), 3.2 * n), squeeze=False
+    )
     for i, ax in enumerate(axes[:, 0]):
         tokens = answerer.tokenizer.convert_ids_to_tokens(features['input_ids'][i])
         cls = features['cls_index'][i] if 'cls_index' in features else 0
-        plot_logits(tokens, starts[i], ends[i], features['offset_mapping'][i], cls_index=cls, title=f'window {i + 1} of {n}', ax=ax)
+        plot_logits(
+            tokens,
+            starts[i],
+            ends[i],
+            features['offset_mapping'][i],
+            cls_index=cls,
+            title=f'window {i + 1} of {n}',
+            ax=ax,
+        )
     return fig
 
-def qa_app(answerer:QuestionAnswerer|None=None, context:str=EXAMPLE_CONTEXT, question:str=EXAMPLE_QUESTION, top_k:int=3):
+
+def qa_app(
+    answerer: QuestionAnswerer | None = None,
+    context: str = EXAMPLE_CONTEXT,
+    question: str = EXAMPLE_QUESTION,
+    top_k: int = 3,
+):
     "An ipywidgets app: type a context and a question, see the answer highlighted, its confidence, token shading and alternatives."
     import ipywidgets as W
     import matplotlib.pyplot as plt
     from IPython.display import display
+
     answerer = answerer or QuestionAnswerer(handle_impossible_answer=True)
-    context_box = W.Textarea(value=context, description='Context', layout=W.Layout(width='95%', height='9em'))
-    question_box = W.Text(value=question, description='Question', continuous_update=False, layout=W.Layout(width='95%'))
+    context_box = W.Textarea(
+        value=context, description='Context', layout=W.Layout(width='95%', height='9em')
+    )
+    question_box = W.Text(
+        value=question,
+        description='Question',
+        continuous_update=False,
+        layout=W.Layout(width='95%'),
+    )
     ask = W.Button(description='Answer', button_style='primary', icon='search')
-    no_answer = W.Checkbox(value=answerer.handle_impossible_answer, description='allow "no answer"', indent=False)
+    no_answer = W.Checkbox(
+        value=answerer.handle_impossible_answer, description='allow "no answer"', indent=False
+    )
     show_logits = W.ToggleButton(value=False, description='logits plot', icon='bar-chart')
     result, plot = W.HTML(), W.Output()
-    for box in (context_box, question_box): box.add_class('qa-input')
-    context_box.add_class('qa-context-input'); question_box.add_class('qa-question-input'); result.add_class('qa-output')
+    for box in (context_box, question_box):
+        box.add_class('qa-input')
+    context_box.add_class('qa-context-input')
+    question_box.add_class('qa-question-input')
+    result.add_class('qa-output')
 
     def update(*_):
         q, c = question_box.value.strip(), context_box.value
         if not q or not c.strip():
-            result.value = '<i>Type a context and a question.</i>'; return
+            result.value = '<i>Type a context and a question.</i>'
+            return
         try:
-            reading = answerer.read([q], [c])  # once: the answer, the shading and the plot all come from these logits
-            best = answerer(q, c, top_k=top_k, handle_impossible_answer=no_answer.value, reading=reading)
-            result.value = answer_html(c, best[0], token_probabilities(answerer, q, c, reading), q, best)
-        except Exception as err:  # a too-long question, say: show it in the app instead of a traceback in the log
+            reading = answerer.read(
+                [q], [c]
+            )  # once: the answer, the shading and the plot all come from these logits
+            best = answerer(
+                q, c, top_k=top_k, handle_impossible_answer=no_answer.value, reading=reading
+            )
+            result.value = answer_html(
+                c, best[0], token_probabilities(answerer, q, c, reading), q, best
+            )
+        except (
+            Exception
+        ) as err:  # a too-long question, say: show it in the app instead of a traceback in the log
             result.value = f'<div style="color:#b71c1c">{html.escape(str(err))}</div>'
             reading = None
         plot.clear_output()
         if show_logits.value and reading is not None:
             with plot:
                 fig = logits_figure(answerer, q, c, reading)
-                display(fig); plt.close(fig)
+                display(fig)
+                plt.close(fig)
 
     ask.on_click(update)
     question_box.observe(update, 'value')
-    for widget in (no_answer, show_logits): widget.observe(update, 'value')
+    for widget in (no_answer, show_logits):
+        widget.observe(update, 'value')
     update()
     return W.VBox([context_box, question_box, W.HBox([ask, no_answer, show_logits]), result, plot])

@@ -12,83 +12,145 @@ from pathlib import Path
 __all__ = ['normalize_answer', 'compute_exact', 'compute_f1', 'squad_metrics', 'write_prediction_files', 'read_prediction_files']
 
 # %% ../nbs/03_metrics.ipynb #d1300417
-def normalize_answer(text:str) -> str:
+def normalize_answer(text: str) -> str:
     "Lower-case, drop punctuation and the articles a/an/the, collapse whitespace (the official SQuAD normalisation)."
     text = ''.join(ch for ch in text.lower() if ch not in set(string.punctuation))
     text = re.sub(r'\b(a|an|the)\b', ' ', text)
     return ' '.join(text.split())
 
 # %% ../nbs/03_metrics.ipynb #bbd5adf4
-def compute_exact(gold:str, prediction:str) -> int:
+def compute_exact(gold: str, prediction: str) -> int:
     "1 if the normalised texts are equal, else 0."
     return int(normalize_answer(gold) == normalize_answer(prediction))
 
-def compute_f1(gold:str, prediction:str, version_2_with_negative:bool=True) -> float:
+
+def compute_f1(gold: str, prediction: str, version_2_with_negative: bool = True) -> float:
     "Token-overlap F1 of the normalised texts; with v2's rule, empty against empty is 1 and empty against anything is 0."
     gold_tokens, pred_tokens = normalize_answer(gold).split(), normalize_answer(prediction).split()
-    if version_2_with_negative and (not gold_tokens or not pred_tokens): return float(gold_tokens == pred_tokens)
+    if version_2_with_negative and (not gold_tokens or not pred_tokens):
+        return float(gold_tokens == pred_tokens)
     same = sum((Counter(gold_tokens) & Counter(pred_tokens)).values())
-    if same == 0: return 0.0
+    if same == 0:
+        return 0.0
     precision, recall = same / len(pred_tokens), same / len(gold_tokens)
     return 2 * precision * recall / (precision + recall)
 
 # %% ../nbs/03_metrics.ipynb #cf47af8d
-def _no_answer_threshold_search(predictions:dict, raw:dict, na_probs:dict, has_answer:dict) -> tuple[float, float]:
+def _no_answer_threshold_search(
+    predictions: dict, raw: dict, na_probs: dict, has_answer: dict
+) -> tuple[float, float]:
     "The official v2.0 search: the score (in %) and threshold when abstaining on every question whose no-answer probability is above it."
     score = best = sum(not v for v in has_answer.values())
     threshold = 0.0
     for qid in sorted(na_probs, key=lambda k: na_probs[k]):
-        if qid not in raw: continue
+        if qid not in raw:
+            continue
         score += raw[qid] if has_answer[qid] else (-1 if predictions[qid] else 0)
-        if score > best: best, threshold = score, na_probs[qid]
+        if score > best:
+            best, threshold = score, na_probs[qid]
     return 100.0 * best / len(raw), threshold
 
 # %% ../nbs/03_metrics.ipynb #63f5c9da
-def _gold_texts(answers:dict, version_2_with_negative:bool) -> list:
+def _gold_texts(answers: dict, version_2_with_negative: bool) -> list:
     "The gold texts to score against; for v2.0, answers that normalise to nothing are dropped and unanswerable means ['']."
-    if not version_2_with_negative: return list(answers['text'])
+    if not version_2_with_negative:
+        return list(answers['text'])
     return [t for t in answers['text'] if normalize_answer(t)] or ['']
 
 # %% ../nbs/03_metrics.ipynb #c2007ad3
-def squad_metrics(predictions:list, references:list, version_2_with_negative:bool=False, no_answer_threshold:float=1.0) -> dict:
+def squad_metrics(
+    predictions: list,
+    references: list,
+    version_2_with_negative: bool = False,
+    no_answer_threshold: float = 1.0,
+) -> dict:
     """SQuAD v1.1 (`exact_match`, `f1`) or v2.0 (`exact`, `f1`, `total`, HasAns_/NoAns_ breakdown, `best_*`) scores,
     from `evaluate`-style `predictions=[{id, prediction_text[, no_answer_probability]}]` and `references=[{id, answers}]`."""
     preds = {p['id']: p['prediction_text'] for p in predictions}
     na_probs = {p['id']: float(p.get('no_answer_probability', 0.0)) for p in predictions}
     missing = [r['id'] for r in references if r['id'] not in preds]
-    if missing: warnings.warn(f"{len(missing)} references have no prediction and score 0: {missing[:5]}{' ...' if len(missing) > 5 else ''}")
+    if missing:
+        warnings.warn(
+            f"{len(missing)} references have no prediction and score 0: {missing[:5]}{' ...' if len(missing) > 5 else ''}"
+        )
     raw_exact, raw_f1, has_answer = {}, {}, {}
     for ref in references:
         qid, golds = ref['id'], _gold_texts(ref['answers'], version_2_with_negative)
-        if not golds: raise ValueError(f"Reference {qid!r} has no answers: an unanswerable question needs version_2_with_negative=True")
+        if not golds:
+            raise ValueError(
+                f"Reference {qid!r} has no answers: an unanswerable question needs version_2_with_negative=True"
+            )
         has_answer[qid] = golds != ['']
         if qid in preds:
             raw_exact[qid] = max(compute_exact(g, preds[qid]) for g in golds)
             raw_f1[qid] = max(compute_f1(g, preds[qid], version_2_with_negative) for g in golds)
-    def thresholded(raw):  # abstain where the no-answer probability is above the threshold (v2.0 only)
-        return {q: 0.0 if q not in raw else float(not has_answer[q]) if version_2_with_negative and na_probs[q] > no_answer_threshold
-                else raw[q] for q in has_answer}
+
+    def thresholded(
+        raw,
+    ):  # abstain where the no-answer probability is above the threshold (v2.0 only)
+        return {
+            q: 0.0
+            if q not in raw
+            else float(not has_answer[q])
+            if version_2_with_negative and na_probs[q] > no_answer_threshold
+            else raw[q]
+            for q in has_answer
+        }
+
     exact, f1 = thresholded(raw_exact), thresholded(raw_f1)
     mean = lambda scores, ids: 100.0 * sum(scores[q] for q in ids) / len(ids)
-    if not version_2_with_negative: return {'exact_match': mean(exact, has_answer), 'f1': mean(f1, has_answer)}
-    result = {'exact': mean(exact, has_answer), 'f1': mean(f1, has_answer), 'total': len(has_answer)}
+    if not version_2_with_negative:
+        return {'exact_match': mean(exact, has_answer), 'f1': mean(f1, has_answer)}
+    result = {
+        'exact': mean(exact, has_answer),
+        'f1': mean(f1, has_answer),
+        'total': len(has_answer),
+    }
     for name, wanted in [('HasAns', True), ('NoAns', False)]:
         ids = [q for q, h in has_answer.items() if h == wanted]
-        if ids: result.update({f'{name}_exact': mean(exact, ids), f'{name}_f1': mean(f1, ids), f'{name}_total': len(ids)})
+        if ids:
+            result.update(
+                {
+                    f'{name}_exact': mean(exact, ids),
+                    f'{name}_f1': mean(f1, ids),
+                    f'{name}_total': len(ids),
+                }
+            )
     answered = {q: preds[q] for q in raw_exact}
-    result['best_exact'], result['best_exact_thresh'] = _no_answer_threshold_search(answered, raw_exact, {q: na_probs[q] for q in answered}, has_answer)
-    result['best_f1'], result['best_f1_thresh'] = _no_answer_threshold_search(answered, raw_f1, {q: na_probs[q] for q in answered}, has_answer)
+    result['best_exact'], result['best_exact_thresh'] = _no_answer_threshold_search(
+        answered, raw_exact, {q: na_probs[q] for q in answered}, has_answer
+    )
+    result['best_f1'], result['best_f1_thresh'] = _no_answer_threshold_search(
+        answered, raw_f1, {q: na_probs[q] for q in answered}, has_answer
+    )
     return result
 
 # %% ../nbs/03_metrics.ipynb #c4b991de
-def write_prediction_files(predictions:list, path, na_prob_path=None):
+def write_prediction_files(predictions: list, path, na_prob_path=None):
     "Write the official predictions JSON `{id: text}` and, if asked, the no-answer probabilities JSON `{id: p}`."
-    Path(path).write_text(json.dumps({p['id']: p['prediction_text'] for p in predictions}, ensure_ascii=False, indent=1), encoding='utf-8')
+    Path(path).write_text(
+        json.dumps(
+            {p['id']: p['prediction_text'] for p in predictions}, ensure_ascii=False, indent=1
+        ),
+        encoding='utf-8',
+    )
     if na_prob_path is not None:
-        Path(na_prob_path).write_text(json.dumps({p['id']: float(p.get('no_answer_probability', 0.0)) for p in predictions}, indent=1))
+        Path(na_prob_path).write_text(
+            json.dumps(
+                {p['id']: float(p.get('no_answer_probability', 0.0)) for p in predictions}, indent=1
+            )
+        )
+
 
 def read_prediction_files(path, na_prob_path=None) -> list:
     "`evaluate`-style predictions from the official files written by `write_prediction_files` (or any official system)."
     texts = json.loads(Path(path).read_text(encoding='utf-8'))
     probs = json.loads(Path(na_prob_path).read_text()) if na_prob_path else {}
-    return [{'id': k, 'prediction_text': v, **({'no_answer_probability': probs[k]} if k in probs else {})} for k, v in texts.items()]
+    return [
+        {
+            'id': k,
+            'prediction_text': v,
+            **({'no_answer_probability': probs[k]} if k in probs else {}),
+        }
+        for k, v in texts.items()
+    ]

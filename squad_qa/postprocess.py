@@ -24,94 +24,184 @@ __all__ = ['postprocess_predictions_loop', 'oracle_logits', 'NBest', 'postproces
            'error_analysis', 'scores_by', 'plot_scores_by', 'postprocess_beam_predictions']
 
 # %% ../nbs/03_postprocess.ipynb #9a5b9235
-def _null_candidate_probability(null_score:float, scores) -> float:
+def _null_candidate_probability(null_score: float, scores) -> float:
     "Softmax weight of the null answer among the null score and the n-best span scores."
     top = max([null_score, *scores])
     null = math.exp(null_score - top)
     return null / (null + sum(math.exp(s - top) for s in scores))
 
 # %% ../nbs/03_postprocess.ipynb #15853005
-def _has_column(table, name:str) -> bool: return name in (table.column_names if hasattr(table, 'column_names') else table)
+def _has_column(table, name: str) -> bool:
+    return name in (table.column_names if hasattr(table, 'column_names') else table)
 
-def _arrow_column(table, name:str) -> pa.Array | pa.ChunkedArray:
+
+def _arrow_column(table, name: str) -> pa.Array | pa.ChunkedArray:
     "A column of a `Dataset` as Arrow, or of a dict of lists; `_as_arrow(dataset)` first saves the format switch on every call."
-    if not hasattr(table, 'with_format'): return pa.array(list(table[name]))
+    if not hasattr(table, 'with_format'):
+        return pa.array(list(table[name]))
     return (table if table.format['type'] == 'arrow' else table.with_format('arrow'))[name]
 
-def _as_arrow(table): return table.with_format('arrow') if hasattr(table, 'with_format') else table
 
-def _column(table, name:str) -> list:
+def _as_arrow(table):
+    return table.with_format('arrow') if hasattr(table, 'with_format') else table
+
+
+def _column(table, name: str) -> list:
     "A column as a Python list; from a `Dataset` through Arrow in one call (iterating a column row by row is slow)."
-    if not hasattr(table, 'with_format'): return list(table[name])
+    if not hasattr(table, 'with_format'):
+        return list(table[name])
     column = _arrow_column(table, name)
     is_text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
-    return column.to_numpy(zero_copy_only=False).tolist() if is_text else column.to_pylist()  # the faster way for text
+    return (
+        column.to_numpy(zero_copy_only=False).tolist() if is_text else column.to_pylist()
+    )  # the faster way for text
 
-def _shared_texts(table, name:str) -> list:
+
+def _shared_texts(table, name: str) -> list:
     "A text column as a Python list holding one string per distinct text: SQuAD repeats a context for each of its questions."
-    if not hasattr(table, 'with_format'): return list(table[name])
+    if not hasattr(table, 'with_format'):
+        return list(table[name])
     import pyarrow.compute as pc
+
     column = _arrow_column(table, name)
-    if len(column) == 0 or column.null_count: return _column(table, name)
+    if len(column) == 0 or column.null_count:
+        return _column(table, name)
     encoded = pc.dictionary_encode(column)  # the chunks of a ChunkedArray share one dictionary
     encoded = encoded.combine_chunks() if isinstance(encoded, pa.ChunkedArray) else encoded
     return encoded.dictionary.to_numpy(zero_copy_only=False)[encoded.indices.to_numpy()].tolist()
 
 # %% ../nbs/03_postprocess.ipynb #023741ea
-def postprocess_predictions_loop(examples, features, start_logits, end_logits, n_best:int=20, max_answer_length:int=30,
-                                 version_2_with_negative:bool=False, null_threshold:float=0.0) -> list:
+def postprocess_predictions_loop(
+    examples,
+    features,
+    start_logits,
+    end_logits,
+    n_best: int = 20,
+    max_answer_length: int = 30,
+    version_2_with_negative: bool = False,
+    null_threshold: float = 0.0,
+) -> list:
     "The teaching version of `postprocess_predictions`: a Python double loop over n_best x n_best per window."
     start_logits, end_logits = _stack_logits(start_logits), _stack_logits(end_logits)
     example_ids, all_offsets = _column(features, 'example_id'), _column(features, 'offset_mapping')
-    cls_of = _column(features, 'cls_index') if _has_column(features, 'cls_index') else [0] * len(example_ids)
+    cls_of = (
+        _column(features, 'cls_index')
+        if _has_column(features, 'cls_index')
+        else [0] * len(example_ids)
+    )
     features_of = {}
-    for i, example_id in enumerate(example_ids): features_of.setdefault(example_id, []).append(i)
+    for i, example_id in enumerate(example_ids):
+        features_of.setdefault(example_id, []).append(i)
     results = []
     for qid, context in zip(_column(examples, 'id'), _column(examples, 'context')):
         candidates, null_score = [], None
         for f in features_of.get(qid, []):
             offsets, cls = all_offsets[f], cls_of[f]
-            in_context = [o is not None for o in offsets] + [False] * (start_logits.shape[1] - len(offsets))
-            start, end = np.where(in_context, start_logits[f], -np.inf), np.where(in_context, end_logits[f], -np.inf)
-            if null_score is None or start_logits[f, cls] + end_logits[f, cls] < null_score: null_score = start_logits[f, cls] + end_logits[f, cls]
-            best_starts = np.argsort(-start, kind='stable')[:n_best].tolist()  # best first; equal logits: lower position first
+            in_context = [o is not None for o in offsets] + [False] * (
+                start_logits.shape[1] - len(offsets)
+            )
+            start, end = (
+                np.where(in_context, start_logits[f], -np.inf),
+                np.where(in_context, end_logits[f], -np.inf),
+            )
+            if null_score is None or start_logits[f, cls] + end_logits[f, cls] < null_score:
+                null_score = start_logits[f, cls] + end_logits[f, cls]
+            best_starts = np.argsort(-start, kind='stable')[
+                :n_best
+            ].tolist()  # best first; equal logits: lower position first
             best_ends = np.argsort(-end, kind='stable')[:n_best].tolist()
             for s in best_starts:
                 for e in best_ends:
-                    if not (in_context[s] and in_context[e]) or e < s or e - s + 1 > max_answer_length: continue
-                    candidates.append({'text': context[offsets[s][0]:offsets[e][1]], 'score': float(start[s] + end[e]),
-                                       'start': offsets[s][0], 'end': offsets[e][1]})
+                    if (
+                        not (in_context[s] and in_context[e])
+                        or e < s
+                        or e - s + 1 > max_answer_length
+                    ):
+                        continue
+                    candidates.append(
+                        {
+                            'text': context[offsets[s][0] : offsets[e][1]],
+                            'score': float(start[s] + end[e]),
+                            'start': offsets[s][0],
+                            'end': offsets[e][1],
+                        }
+                    )
         n_best_list = sorted(candidates, key=lambda c: c['score'], reverse=True)[:n_best]
         null = None if null_score is None else float(null_score)
-        probability = _null_candidate_probability(null, [c['score'] for c in n_best_list]) if null is not None else 0.0
-        results.append(_result(qid, context, n_best_list[0] if n_best_list else None, n_best_list, null, probability,
-                               version_2_with_negative, null_threshold))
+        probability = (
+            _null_candidate_probability(null, [c['score'] for c in n_best_list])
+            if null is not None
+            else 0.0
+        )
+        results.append(
+            _result(
+                qid,
+                context,
+                n_best_list[0] if n_best_list else None,
+                n_best_list,
+                null,
+                probability,
+                version_2_with_negative,
+                null_threshold,
+            )
+        )
     return results
 
 # %% ../nbs/03_postprocess.ipynb #285beca4
-def _result(qid, context:str, best:dict|None, n_best_list, null_score, no_answer_probability:float,
-            version_2_with_negative:bool, null_threshold:float) -> dict:
+def _result(
+    qid,
+    context: str,
+    best: dict | None,
+    n_best_list,
+    null_score,
+    no_answer_probability: float,
+    version_2_with_negative: bool,
+    null_threshold: float,
+) -> dict:
     "The output record of one example: its best span (or none), n-best list, and for v2.0 the no-answer decision."
     best = best or {'text': '', 'score': float('-inf'), 'start': None, 'end': None}
-    result = {'id': qid, 'prediction_text': best['text'], 'score': best['score'], 'start': best['start'], 'end': best['end'], 'n_best': n_best_list}
+    result = {
+        'id': qid,
+        'prediction_text': best['text'],
+        'score': best['score'],
+        'start': best['start'],
+        'end': best['end'],
+        'n_best': n_best_list,
+    }
     if version_2_with_negative:
         null_score = float('-inf') if null_score is None else null_score
-        result.update(null_score=null_score, score_diff=null_score - best['score'], no_answer_probability=no_answer_probability)
-        if result['score_diff'] > null_threshold: result.update(prediction_text='', start=None, end=None)
+        result.update(
+            null_score=null_score,
+            score_diff=null_score - best['score'],
+            no_answer_probability=no_answer_probability,
+        )
+        if result['score_diff'] > null_threshold:
+            result.update(prediction_text='', start=None, end=None)
     return result
 
 # %% ../nbs/03_postprocess.ipynb #c596f55f
 def _stack_logits(logits) -> np.ndarray:
     "One float32 array `(features, positions)` from an array, a tensor, or a list of per-batch arrays of different widths."
-    if hasattr(logits, 'detach'): logits = logits.detach().float().cpu().numpy()
-    if isinstance(logits, np.ndarray): return logits.astype(np.float32, copy=False)
-    batches = [np.asarray(b.detach().float().cpu().numpy() if hasattr(b, 'detach') else b, dtype=np.float32) for b in logits]
+    if hasattr(logits, 'detach'):
+        logits = logits.detach().float().cpu().numpy()
+    if isinstance(logits, np.ndarray):
+        return logits.astype(np.float32, copy=False)
+    batches = [
+        np.asarray(
+            b.detach().float().cpu().numpy() if hasattr(b, 'detach') else b, dtype=np.float32
+        )
+        for b in logits
+    ]
     batches = [b[None] if b.ndim == 1 else b for b in batches]
     width = max(b.shape[1] for b in batches)
-    return np.concatenate([np.pad(b, ((0, 0), (0, width - b.shape[1])), constant_values=-1e4) for b in batches])
+    return np.concatenate(
+        [np.pad(b, ((0, 0), (0, width - b.shape[1])), constant_values=-1e4) for b in batches]
+    )
 
 # %% ../nbs/03_postprocess.ipynb #e2c6851a
-def oracle_logits(features, noise:float=0.0, signal:float=10.0, seed:int=0) -> tuple[np.ndarray, np.ndarray]:
+def oracle_logits(
+    features, noise: float = 0.0, signal: float = 10.0, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     "Start/end logits peaked at each feature's `start_positions`/`end_positions` labels, plus Gaussian noise of scale `noise`."
     rng = np.random.default_rng(seed)
     width = max(map(len, _column(features, 'input_ids')))
@@ -123,94 +213,153 @@ def oracle_logits(features, noise:float=0.0, signal:float=10.0, seed:int=0) -> t
     return start, end
 
 # %% ../nbs/03_postprocess.ipynb #a2c7c64e
-def _validity(array:pa.Array) -> np.ndarray:
+def _validity(array: pa.Array) -> np.ndarray:
     "Which entries of an Arrow array are not null, as NumPy booleans unpacked from its validity bitmap."
-    if array.null_count == 0: return np.ones(len(array), bool)
+    if array.null_count == 0:
+        return np.ones(len(array), bool)
     bits = np.frombuffer(array.buffers()[0], np.uint8)
-    return np.unpackbits(bits, count=array.offset + len(array), bitorder='little')[array.offset:].astype(bool)
+    return np.unpackbits(bits, count=array.offset + len(array), bitorder='little')[
+        array.offset :
+    ].astype(bool)
 
-def _pairs(positions:pa.Array) -> np.ndarray:
+
+def _pairs(positions: pa.Array) -> np.ndarray:
     "The `[start, end]` lists of the non-null entries of `positions` as an `(m, 2)` array; no copy where null entries are empty."
     begin, stop = positions.offsets[0].as_py(), positions.offsets[-1].as_py()
     values = positions.values.slice(begin, stop - begin)
-    if len(values) == 2 * (len(positions) - positions.null_count) and values.null_count == 0: return values.to_numpy().reshape(-1, 2)
+    if len(values) == 2 * (len(positions) - positions.null_count) and values.null_count == 0:
+        return values.to_numpy().reshape(-1, 2)
     return positions.flatten().to_numpy(zero_copy_only=False).reshape(-1, 2)
+
 
 def _context_layout(features) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Read from the features' Arrow column at once: every feature's first and last context position, the characters
     `[start, end)` of all context tokens (features one after the other) and where each feature's run of them begins."""
     column = _arrow_column(features, 'offset_mapping')
-    chunks = [c for c in (column.chunks if isinstance(column, pa.ChunkedArray) else [column]) if len(c)]
-    if not chunks: return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 2), np.int32), np.zeros(0, np.int64)
+    chunks = [
+        c for c in (column.chunks if isinstance(column, pa.ChunkedArray) else [column]) if len(c)
+    ]
+    if not chunks:
+        return (
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+            np.zeros((0, 2), np.int32),
+            np.zeros(0, np.int64),
+        )
     firsts, counts, chars = [], [], []
     for chunk in chunks:
-        positions = chunk.flatten()  # one entry per position: a [start, end] list, or null outside the context
+        positions = (
+            chunk.flatten()
+        )  # one entry per position: a [start, end] list, or null outside the context
         row_start = np.asarray(chunk.offsets) - chunk.offsets[0].as_py()
         context_at = np.flatnonzero(_validity(positions))
-        lo, hi = np.searchsorted(context_at, row_start[:-1]), np.searchsorted(context_at, row_start[1:])  # each row's run
-        first = np.where(hi > lo, context_at[np.minimum(lo, len(context_at) - 1)] - row_start[:-1], 0) if len(context_at) else lo * 0
-        gaps = (hi > lo) & (context_at[np.maximum(hi - 1, 0)] - row_start[:-1] != first + (hi - lo) - 1) if len(context_at) else hi > lo
-        if gaps.any(): raise ValueError(f"Feature {sum(map(len, firsts)) + int(np.argmax(gaps))}: its context offsets are not one "
-                                        "contiguous run; make features with prepare_validation_features")
-        firsts.append(first); counts.append(hi - lo); chars.append(_pairs(positions))
+        lo, hi = (
+            np.searchsorted(context_at, row_start[:-1]),
+            np.searchsorted(context_at, row_start[1:]),
+        )  # each row's run
+        first = (
+            np.where(hi > lo, context_at[np.minimum(lo, len(context_at) - 1)] - row_start[:-1], 0)
+            if len(context_at)
+            else lo * 0
+        )
+        gaps = (
+            (hi > lo)
+            & (context_at[np.maximum(hi - 1, 0)] - row_start[:-1] != first + (hi - lo) - 1)
+            if len(context_at)
+            else hi > lo
+        )
+        if gaps.any():
+            raise ValueError(
+                f"Feature {sum(map(len, firsts)) + int(np.argmax(gaps))}: its context offsets are not one "
+                "contiguous run; make features with prepare_validation_features"
+            )
+        firsts.append(first)
+        counts.append(hi - lo)
+        chars.append(_pairs(positions))
     first, count = np.concatenate(firsts), np.concatenate(counts)
-    return first, first + count - 1, np.concatenate(chars, dtype=np.int32, casting='unsafe'), np.cumsum(count) - count
+    return (
+        first,
+        first + count - 1,
+        np.concatenate(chars, dtype=np.int32, casting='unsafe'),
+        np.cumsum(count) - count,
+    )
 
 # %% ../nbs/03_postprocess.ipynb #7c698bdd
-def _descending(values:np.ndarray, positions:np.ndarray) -> np.ndarray:
+def _descending(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
     "Each row's `positions` ordered by their float32 `values`, largest first, ties by lower position: one sort of int64 keys."
-    bits = (values + np.float32(0)).view(np.int32)  # + 0 turns -0.0 into 0.0, which compares equal to it
-    larger_first = ~(bits ^ ((bits >> 31) & 0x7fffffff))  # float order as int32 order, reversed
+    bits = (values + np.float32(0)).view(
+        np.int32
+    )  # + 0 turns -0.0 into 0.0, which compares equal to it
+    larger_first = ~(bits ^ ((bits >> 31) & 0x7FFFFFFF))  # float order as int32 order, reversed
     keys = (larger_first.astype(np.int64) << 32) | positions
     keys.sort(axis=1)
-    return keys & 0xffffffff
+    return keys & 0xFFFFFFFF
 
-def _top_k(x:np.ndarray, k:int) -> np.ndarray:
+
+def _top_k(x: np.ndarray, k: int) -> np.ndarray:
     "Indices of the `k` largest values of every row, best first, ties by lower index (what a stable sort of `-x` gives)."
     n, width = x.shape
-    if k >= width or x.dtype != np.float32: return np.argsort(-x, axis=1, kind='stable')[:, :k]
+    if k >= width or x.dtype != np.float32:
+        return np.argsort(-x, axis=1, kind='stable')[:, :k]
     x = np.ascontiguousarray(x)
     kth = np.partition(x, width - k, axis=1)[:, width - k]
     at = np.flatnonzero(x >= kth[:, None])  # row-major: each row's top k, in position order...
     rows = at // width
-    exact = np.bincount(rows, minlength=n) == k  # ...unless its k-th value is tied (or NaN): those rows get a full sort
+    exact = (
+        np.bincount(rows, minlength=n) == k
+    )  # ...unless its k-th value is tied (or NaN): those rows get a full sort
     all_exact = exact.all()
-    if not all_exact: at, rows = at[exact[rows]], rows[exact[rows]]
+    if not all_exact:
+        at, rows = at[exact[rows]], rows[exact[rows]]
     top = _descending(x.ravel()[at].reshape(-1, k), (at - rows * width).reshape(-1, k))
-    if all_exact: return top
+    if all_exact:
+        return top
     ordered = np.empty((n, k), np.int64)
     ordered[exact], ordered[~exact] = top, np.argsort(-x[~exact], axis=1, kind='stable')[:, :k]
     return ordered
 
 # %% ../nbs/03_postprocess.ipynb #c3f19a52
 @functools.lru_cache(maxsize=1024)
-def _below(width:int) -> np.ndarray:
+def _below(width: int) -> np.ndarray:
     "Distinct, very low scores for `width` positions that must not be chosen (one read-only array per width)."
     below = np.float32(-1e30) * (1 + np.arange(width) / width).astype(np.float32)
     below.setflags(write=False)
     return below
 
-def _outside(first:np.ndarray, last:np.ndarray, lo:int, hi:int) -> np.ndarray:
+
+def _outside(first: np.ndarray, last: np.ndarray, lo: int, hi: int) -> np.ndarray:
     "`(rows, hi - lo)` booleans: which of the positions `lo..hi-1` are outside each row's context `first..last`."
     # one comparison: positions before `first` wrap around to huge unsigned numbers
-    return (np.arange(lo, hi, dtype=np.int32) - first.astype(np.int32)[:, None]).view(np.uint32) >= \
-           (last - first + 1).astype(np.uint32)[:, None]
+    return (np.arange(lo, hi, dtype=np.int32) - first.astype(np.int32)[:, None]).view(
+        np.uint32
+    ) >= (last - first + 1).astype(np.uint32)[:, None]
 
-def _in_context(positions:np.ndarray, first:np.ndarray, last:np.ndarray) -> np.ndarray:
+
+def _in_context(positions: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
     "Which of each row's `positions` lie in its context `first..last`."
     return (positions >= first[:, None]) & (positions <= last[:, None])
 
-def _window_candidates(start_logits, end_logits, rows, first, last, n_best:int, max_answer_length:int):
+
+def _window_candidates(
+    start_logits, end_logits, rows, first, last, n_best: int, max_answer_length: int
+):
     """The `n_best` best valid spans of windows `rows` (whose context tokens are `first[rows]..last[rows]`), in the loop's
     order: their scores (-inf where a window has fewer) and token starts and ends, each `(len(rows), min(n_best, width))`."""
     first, last = first[rows], last[rows]
     lo = int(first.min(initial=0))
     hi = max(lo + 1, int(last.max(initial=0)) + 1)
-    start, end = start_logits[rows, lo:hi], end_logits[rows, lo:hi]  # copies, cut to the block's context columns
+    start, end = (
+        start_logits[rows, lo:hi],
+        end_logits[rows, lo:hi],
+    )  # copies, cut to the block's context columns
     outside = _outside(first, last, lo, hi)
-    np.copyto(start, _below(hi - lo), where=outside); np.copyto(end, _below(hi - lo), where=outside)
+    np.copyto(start, _below(hi - lo), where=outside)
+    np.copyto(end, _below(hi - lo), where=outside)
     nan = np.isnan(start.max(axis=1)) | np.isnan(end.max(axis=1))
-    if nan.any(): raise ValueError(f"The logits of feature {int(rows[np.argmax(nan)])} contain NaN: the model has diverged")
+    if nan.any():
+        raise ValueError(
+            f"The logits of feature {int(rows[np.argmax(nan)])} contain NaN: the model has diverged"
+        )
     n, width = start.shape
     k, row = min(n_best, width), np.arange(n)[:, None]
     best_s, best_e = _top_k(start, k), _top_k(end, k)
@@ -220,98 +369,171 @@ def _window_candidates(start_logits, end_logits, rows, first, last, n_best:int, 
     # and viewed as unsigned, a negative length is huge: one comparison checks all
     s_at = np.where(_in_context(best_s, first, last), best_s, 1 << 20).astype(np.int32)
     e_at = np.where(_in_context(best_e, first, last), best_e, -1 << 20).astype(np.int32)
-    invalid = ((e_at[:, None, :] - s_at[:, :, None]).view(np.uint32) >= max_answer_length).reshape(n, k * k)
+    invalid = ((e_at[:, None, :] - s_at[:, :, None]).view(np.uint32) >= max_answer_length).reshape(
+        n, k * k
+    )
     scores = (s_score[:, :, None] + e_score[:, None, :]).reshape(n, k * k)
     pick = _top_k(scores + invalid * _below(k * k), min(n_best, k * k))
-    pair, start_at, end_at = pick + row * (k * k), pick // k + row * k, pick % k + row * k  # flat: cheaper than take_along_axis
-    return np.where(invalid.ravel()[pair], -np.inf, scores.ravel()[pair]), best_s.ravel()[start_at], best_e.ravel()[end_at]
+    pair, start_at, end_at = (
+        pick + row * (k * k),
+        pick // k + row * k,
+        pick % k + row * k,
+    )  # flat: cheaper than take_along_axis
+    return (
+        np.where(invalid.ravel()[pair], -np.inf, scores.ravel()[pair]),
+        best_s.ravel()[start_at],
+        best_e.ravel()[end_at],
+    )
 
 # %% ../nbs/03_postprocess.ipynb #f6c3d9a4
 _pool, _pool_pid = None, None
 
-def _usable_cores() -> int: return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
 
-def _start_blocks(fn, blocks:list):
+def _usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
+
+
+def _start_blocks(fn, blocks: list):
     "Start `fn` on every block, on a thread per usable core; returns a function that waits for the results, in order."
     global _pool, _pool_pid
     if len(blocks) < 2 or _usable_cores() < 2:
         results = [fn(b) for b in blocks]
         return lambda: results
-    if _pool is None or _pool_pid != os.getpid():  # a forked child (a DataLoader worker) has none of its parent's threads
-        _pool, _pool_pid = ThreadPoolExecutor(_usable_cores(), thread_name_prefix='squad_qa'), os.getpid()
+    if (
+        _pool is None or _pool_pid != os.getpid()
+    ):  # a forked child (a DataLoader worker) has none of its parent's threads
+        _pool, _pool_pid = (
+            ThreadPoolExecutor(_usable_cores(), thread_name_prefix='squad_qa'),
+            os.getpid(),
+        )
     running = [_pool.submit(fn, b) for b in blocks]
     return lambda: [r.result() for r in running]
 
-def _pad_columns(x:np.ndarray, width:int, value) -> np.ndarray:
-    return x if x.shape[1] == width else np.pad(x, ((0, 0), (0, width - x.shape[1])), constant_values=value)
 
-def _start_window_candidates(start_logits, end_logits, layout:tuple, n_best:int, max_answer_length:int, rows_per_block:int=1024):
+def _pad_columns(x: np.ndarray, width: int, value) -> np.ndarray:
+    return (
+        x
+        if x.shape[1] == width
+        else np.pad(x, ((0, 0), (0, width - x.shape[1])), constant_values=value)
+    )
+
+
+def _start_window_candidates(
+    start_logits,
+    end_logits,
+    layout: tuple,
+    n_best: int,
+    max_answer_length: int,
+    rows_per_block: int = 1024,
+):
     """Start `_window_candidates` of every window, in parallel blocks; returns a function that waits for them and gives
     scores and character starts and ends `(windows, n_best)`, in feature order."""
     first_ctx, last_ctx, chars, run_start = layout
-    by_length = np.argsort(-last_ctx, kind='stable')  # the widest blocks first, so that no thread is left with one at the end
+    by_length = np.argsort(
+        -last_ctx, kind='stable'
+    )  # the widest blocks first, so that no thread is left with one at the end
+
     def block(rows):
-        score, token_start, token_end = _window_candidates(start_logits, end_logits, rows, first_ctx, last_ctx, n_best,
-                                                           max_answer_length)
+        score, token_start, token_end = _window_candidates(
+            start_logits, end_logits, rows, first_ctx, last_ctx, n_best, max_answer_length
+        )
         found = np.isfinite(score)
         char_start = char_end = np.zeros(score.shape, chars.dtype)
         if found.any():  # a window with fewer candidates looks up index 0 (a real token) in their place, then gets 0
             at = lambda tokens: np.where(found, _context_index(layout, rows[:, None], tokens), 0)
-            char_start, char_end = np.where(found, chars[at(token_start), 0], 0), np.where(found, chars[at(token_end), 1], 0)
-        return _pad_columns(score, n_best, -np.inf), _pad_columns(char_start, n_best, 0), _pad_columns(char_end, n_best, 0)
-    wait = _start_blocks(block, np.array_split(by_length, max(1, min(16, len(by_length) // rows_per_block))))
+            char_start, char_end = (
+                np.where(found, chars[at(token_start), 0], 0),
+                np.where(found, chars[at(token_end), 1], 0),
+            )
+        return (
+            _pad_columns(score, n_best, -np.inf),
+            _pad_columns(char_start, n_best, 0),
+            _pad_columns(char_end, n_best, 0),
+        )
+
+    wait = _start_blocks(
+        block, np.array_split(by_length, max(1, min(16, len(by_length) // rows_per_block)))
+    )
+
     def results():
         in_feature_order = np.empty(len(by_length), np.int64)
         in_feature_order[by_length] = np.arange(len(by_length))
         return tuple(np.concatenate(p)[in_feature_order] for p in zip(*wait()))
+
     return results
 
 # %% ../nbs/03_postprocess.ipynb #d0fe6b96
 class NBest(Sequence):
     """The n-best candidates of one example: rows `first:last` of the arrays `candidates = (starts, ends, scores)` that all
     examples share; items are dicts `text, score, start, end`, made on access."""
+
     __slots__ = ('context', 'candidates', 'first', 'last')
-    def __init__(self, context:str, candidates:tuple, first:int, last:int):
+
+    def __init__(self, context: str, candidates: tuple, first: int, last: int):
         self.context, self.candidates, self.first, self.last = context, candidates, first, last
-    def __len__(self): return self.last - self.first
+
+    def __len__(self):
+        return self.last - self.first
+
     def __getitem__(self, i):
-        if isinstance(i, slice): return [self[j] for j in range(*i.indices(len(self)))]
-        if not -len(self) <= i < len(self): raise IndexError(i)
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
         starts, ends, scores = self.candidates
         row = self.first + (i % len(self))
         a, b = int(starts[row]), int(ends[row])
         return {'text': self.context[a:b], 'score': float(scores[row]), 'start': a, 'end': b}
-    def __eq__(self, other): return list(self) == list(other)
-    def __repr__(self): return repr(list(self))
+
+    def __eq__(self, other):
+        return list(self) == list(other)
+
+    def __repr__(self):
+        return repr(list(self))
 
 # %% ../nbs/03_postprocess.ipynb #e1bd059d
 def _feature_examples(examples, features) -> np.ndarray:
     "Row in `examples` of every feature's example, matched by id (-1 for features whose example is not there)."
     import pyarrow.compute as pc
+
     example_ids, ids = _arrow_column(features, 'example_id'), _arrow_column(examples, 'id')
-    if pa.types.is_null(example_ids.type): return np.full(len(example_ids), -1, np.int64)  # no features, or no ids
+    if pa.types.is_null(example_ids.type):
+        return np.full(len(example_ids), -1, np.int64)  # no features, or no ids
     ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
     found = pc.index_in(example_ids, value_set=ids.cast(example_ids.type)).fill_null(-1)
     return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
 
+
 def _read_examples(examples, features) -> tuple[list, list, np.ndarray]:
     "The examples' ids and contexts (one string per distinct context) and the row in `examples` of every feature's example."
-    return _column(examples, 'id'), _shared_texts(examples, 'context'), _feature_examples(examples, features)
+    return (
+        _column(examples, 'id'),
+        _shared_texts(examples, 'context'),
+        _feature_examples(examples, features),
+    )
 
-def _context_index(layout:tuple, rows, tokens) -> np.ndarray:
+
+def _context_index(layout: tuple, rows, tokens) -> np.ndarray:
     "Where the token positions `tokens` of windows `rows` (shapes that broadcast) are in `_context_layout`'s character spans."
     first_ctx, _, _, run_start = layout
     return run_start[rows] - first_ctx[rows] + tokens
 
-def _candidate_chars(layout:tuple, rows, starts, ends) -> tuple[np.ndarray, np.ndarray]:
+
+def _candidate_chars(layout: tuple, rows, starts, ends) -> tuple[np.ndarray, np.ndarray]:
     "Character span of candidate token spans `starts..ends` of windows `rows`, from `_context_layout`'s output."
     chars = layout[2]
-    return chars[_context_index(layout, rows, starts), 0], chars[_context_index(layout, rows, ends), 1]
+    return chars[_context_index(layout, rows, starts), 0], chars[
+        _context_index(layout, rows, ends), 1
+    ]
 
 # %% ../nbs/03_postprocess.ipynb #0db34701
-def _merge_windows(cand_example:np.ndarray, cand_score:np.ndarray, windows_per_example:np.ndarray) -> np.ndarray:
+def _merge_windows(
+    cand_example: np.ndarray, cand_score: np.ndarray, windows_per_example: np.ndarray
+) -> np.ndarray:
     "Order of the candidates by example, then best score, then the loop's order; only examples with several windows need sorting."
-    if len(cand_example) == 0 or np.any(np.diff(cand_example) < 0):  # features not grouped by example: sort everything
+    if len(cand_example) == 0 or np.any(
+        np.diff(cand_example) < 0
+    ):  # features not grouped by example: sort everything
         return np.lexsort((np.arange(len(cand_score)), -cand_score, cand_example))
     order = np.arange(len(cand_example))
     several = np.flatnonzero(windows_per_example[cand_example] > 1)
@@ -319,46 +541,125 @@ def _merge_windows(cand_example:np.ndarray, cand_score:np.ndarray, windows_per_e
     return order
 
 # %% ../nbs/03_postprocess.ipynb #adda3907
-def _records(ids:list, contexts:list, feature_example:np.ndarray, cand_example, cand_score, cand_start, cand_end, window_null,
-             n_best:int, version_2_with_negative:bool, null_threshold:float, null_probability=None) -> list:
+def _records(
+    ids: list,
+    contexts: list,
+    feature_example: np.ndarray,
+    cand_example,
+    cand_score,
+    cand_start,
+    cand_end,
+    window_null,
+    n_best: int,
+    version_2_with_negative: bool,
+    null_threshold: float,
+    null_probability=None,
+) -> list:
     """One record per example from valid span candidates (character spans, scores, example of each) and each window's null
     score: the best span, the n-best list, the lowest null score over the example's windows, and P(no answer) --
     by default the null's softmax weight among it and the n-best scores, or `null_probability(null)` if given."""
     n = len(ids)
-    order = _merge_windows(cand_example, cand_score, np.bincount(feature_example[feature_example >= 0], minlength=n))
-    cand_example, cand_score, cand_start, cand_end = cand_example[order], cand_score[order], cand_start[order], cand_end[order]
+    order = _merge_windows(
+        cand_example, cand_score, np.bincount(feature_example[feature_example >= 0], minlength=n)
+    )
+    cand_example, cand_score, cand_start, cand_end = (
+        cand_example[order],
+        cand_score[order],
+        cand_start[order],
+        cand_end[order],
+    )
     first = np.searchsorted(cand_example, np.arange(n))
     last = np.minimum(np.searchsorted(cand_example, np.arange(n), side='right'), first + n_best)
     null = np.full(n, np.inf)
-    np.minimum.at(null, feature_example[feature_example >= 0], np.asarray(window_null, dtype=np.float64)[feature_example >= 0])
+    np.minimum.at(
+        null,
+        feature_example[feature_example >= 0],
+        np.asarray(window_null, dtype=np.float64)[feature_example >= 0],
+    )
     found, best_at = last > first, np.minimum(first, max(len(cand_score) - 1, 0))
-    best = lambda values, missing: np.where(found, values[best_at], missing) if len(values) else np.full(n, missing)
-    if not version_2_with_negative: p_null = None
+    best = lambda values, missing: (
+        np.where(found, values[best_at], missing) if len(values) else np.full(n, missing)
+    )
+    if not version_2_with_negative:
+        p_null = None
     elif null_probability is None:
         in_n_best = np.arange(len(cand_score)) < last[cand_example]
         top = np.maximum(null, best(cand_score, -np.inf))
-        weights = np.bincount(cand_example, np.where(in_n_best, np.exp(cand_score - top[cand_example]), 0.0), minlength=n)
-        with np.errstate(invalid='ignore'): p_null = np.exp(null - top) / (np.exp(null - top) + weights)  # NaN: no window, unused
-    else: p_null = null_probability(null)
-    best_start, best_end, best_score = best(cand_start, -1).tolist(), best(cand_end, -1).tolist(), best(cand_score.astype(np.float64), -np.inf)
+        weights = np.bincount(
+            cand_example,
+            np.where(in_n_best, np.exp(cand_score - top[cand_example]), 0.0),
+            minlength=n,
+        )
+        with np.errstate(invalid='ignore'):
+            p_null = np.exp(null - top) / (np.exp(null - top) + weights)  # NaN: no window, unused
+    else:
+        p_null = null_probability(null)
+    best_start, best_end, best_score = (
+        best(cand_start, -1).tolist(),
+        best(cand_end, -1).tolist(),
+        best(cand_score.astype(np.float64), -np.inf),
+    )
     candidates = cand_start, cand_end, cand_score
-    columns = [ids, contexts, best_start, best_end, best_score.tolist(), first.tolist(), last.tolist()]
+    columns = [
+        ids,
+        contexts,
+        best_start,
+        best_end,
+        best_score.tolist(),
+        first.tolist(),
+        last.tolist(),
+    ]
     if not version_2_with_negative:
-        return [{'id': q, 'prediction_text': c[s:e] if s >= 0 else '', 'score': score, 'start': s if s >= 0 else None,
-                 'end': e if s >= 0 else None, 'n_best': NBest(c, candidates, a, b)}
-                for q, c, s, e, score, a, b in zip(*columns)]
+        return [
+            {
+                'id': q,
+                'prediction_text': c[s:e] if s >= 0 else '',
+                'score': score,
+                'start': s if s >= 0 else None,
+                'end': e if s >= 0 else None,
+                'n_best': NBest(c, candidates, a, b),
+            }
+            for q, c, s, e, score, a, b in zip(*columns)
+        ]
     has_null = np.isfinite(null)
     null_score = np.where(has_null, null, -np.inf)
-    with np.errstate(invalid='ignore'): score_diff = null_score - best_score  # -inf - -inf: no window at all, NaN as in the loop
-    answered = found & ~(score_diff > null_threshold)  # as in the loop: NaN (no span, no null) is not "> threshold"
-    columns += [null_score.tolist(), score_diff.tolist(), np.where(has_null, p_null, 0.0).tolist(), answered.tolist()]
-    return [{'id': q, 'prediction_text': c[s:e] if ok else '', 'score': score, 'start': s if ok else None, 'end': e if ok else None,
-             'n_best': NBest(c, candidates, a, b), 'null_score': null, 'score_diff': diff, 'no_answer_probability': p}
-            for q, c, s, e, score, a, b, null, diff, p, ok in zip(*columns)]
+    with np.errstate(invalid='ignore'):
+        score_diff = null_score - best_score  # -inf - -inf: no window at all, NaN as in the loop
+    answered = found & ~(
+        score_diff > null_threshold
+    )  # as in the loop: NaN (no span, no null) is not "> threshold"
+    columns += [
+        null_score.tolist(),
+        score_diff.tolist(),
+        np.where(has_null, p_null, 0.0).tolist(),
+        answered.tolist(),
+    ]
+    return [
+        {
+            'id': q,
+            'prediction_text': c[s:e] if ok else '',
+            'score': score,
+            'start': s if ok else None,
+            'end': e if ok else None,
+            'n_best': NBest(c, candidates, a, b),
+            'null_score': null,
+            'score_diff': diff,
+            'no_answer_probability': p,
+        }
+        for q, c, s, e, score, a, b, null, diff, p, ok in zip(*columns)
+    ]
 
 # %% ../nbs/03_postprocess.ipynb #95a865db
-def postprocess_predictions(examples, features, start_logits, end_logits, n_best:int=20, max_answer_length:int=30,
-                            version_2_with_negative:bool=False, null_threshold:float=0.0) -> list:
+def postprocess_predictions(
+    examples,
+    features,
+    start_logits,
+    end_logits,
+    n_best: int = 20,
+    max_answer_length: int = 30,
+    version_2_with_negative: bool = False,
+    null_threshold: float = 0.0,
+) -> list:
     """One answer per example from the start/end logits of all its windows: `id`, `prediction_text`, `score`, character
     `start`/`end`, the `n_best` list, and for v2.0 `null_score`, `score_diff` and `no_answer_probability`."""
     start_logits, end_logits = _stack_logits(start_logits), _stack_logits(end_logits)
@@ -366,196 +667,382 @@ def postprocess_predictions(examples, features, start_logits, end_logits, n_best
     layout = first_ctx, last_ctx, _, _ = _context_layout(features)
     n_features = len(first_ctx)
     if start_logits.shape != end_logits.shape or len(start_logits) != n_features:
-        raise ValueError(f"{len(start_logits)} rows of logits for {n_features} features (start logits {start_logits.shape}, "
-                         f"end logits {end_logits.shape})")
+        raise ValueError(
+            f"{len(start_logits)} rows of logits for {n_features} features (start logits {start_logits.shape}, "
+            f"end logits {end_logits.shape})"
+        )
     if n_features and last_ctx.max() >= start_logits.shape[1]:
-        raise ValueError(f"The logits have {start_logits.shape[1]} positions, but feature {int(np.argmax(last_ctx))} has "
-                         f"context up to position {int(last_ctx.max())}")
-    candidates = _start_window_candidates(start_logits, end_logits, layout, n_best, max_answer_length)
+        raise ValueError(
+            f"The logits have {start_logits.shape[1]} positions, but feature {int(np.argmax(last_ctx))} has "
+            f"context up to position {int(last_ctx.max())}"
+        )
+    candidates = _start_window_candidates(
+        start_logits, end_logits, layout, n_best, max_answer_length
+    )
     # while other threads select the candidates, this one reads the examples
     ids, contexts, feature_example = _read_examples(examples, features)
-    cls = np.asarray(_column(features, 'cls_index')) if _has_column(features, 'cls_index') else np.zeros(n_features, dtype=np.int64)
+    cls = (
+        np.asarray(_column(features, 'cls_index'))
+        if _has_column(features, 'cls_index')
+        else np.zeros(n_features, dtype=np.int64)
+    )
     window_null = start_logits[np.arange(n_features), cls] + end_logits[np.arange(n_features), cls]
     if np.isnan(window_null).any():
-        raise ValueError(f"The logits of feature {int(np.argmax(np.isnan(window_null)))} contain NaN: the model has diverged")
+        raise ValueError(
+            f"The logits of feature {int(np.argmax(np.isnan(window_null)))} contain NaN: the model has diverged"
+        )
     cand_score, cand_start, cand_end = candidates()
     keep = np.isfinite(cand_score) & (feature_example[:, None] >= 0)
     cand_example = np.broadcast_to(feature_example[:, None], cand_score.shape)[keep]
-    return _records(ids, contexts, feature_example, cand_example, cand_score[keep], cand_start[keep], cand_end[keep], window_null,
-                    n_best, version_2_with_negative, null_threshold)
+    return _records(
+        ids,
+        contexts,
+        feature_example,
+        cand_example,
+        cand_score[keep],
+        cand_start[keep],
+        cand_end[keep],
+        window_null,
+        n_best,
+        version_2_with_negative,
+        null_threshold,
+    )
 
 # %% ../nbs/03_postprocess.ipynb #1d77bf71
-def same_predictions(a:list, b:list, rel_tol:float=1e-9) -> bool:
+def same_predictions(a: list, b: list, rel_tol: float = 1e-9) -> bool:
     "True if two prediction lists agree exactly, n-best lists included, with `no_answer_probability` equal up to float rounding."
-    nan_equal = lambda v: 'NaN' if isinstance(v, float) and math.isnan(v) else v  # a question without windows: score_diff NaN
+    nan_equal = lambda v: (
+        'NaN' if isinstance(v, float) and math.isnan(v) else v
+    )  # a question without windows: score_diff NaN
     strip = lambda p: {k: nan_equal(v) for k, v in p.items() if k != 'no_answer_probability'}
-    return len(a) == len(b) and all(strip(x) == strip(y) and math.isclose(x.get('no_answer_probability', 0.0), y.get('no_answer_probability', 0.0),
-                                                                          rel_tol=rel_tol, abs_tol=1e-12) for x, y in zip(a, b))
+    return len(a) == len(b) and all(
+        strip(x) == strip(y)
+        and math.isclose(
+            x.get('no_answer_probability', 0.0),
+            y.get('no_answer_probability', 0.0),
+            rel_tol=rel_tol,
+            abs_tol=1e-12,
+        )
+        for x, y in zip(a, b)
+    )
 
 # %% ../nbs/03_postprocess.ipynb #ed1a699a
 _NOT_MODEL_INPUTS = ('example_id', 'offset_mapping')
 
-def _feature_rows(features, columns:list, rows:list) -> list[dict]:
+
+def _feature_rows(features, columns: list, rows: list) -> list[dict]:
     "Rows `rows` of `features` (a `Dataset` or a dict of lists) as dicts of `columns`."
     if hasattr(features, 'select_columns'):
         picked = features.select_columns(columns)[rows]
         return [dict(zip(picked, values)) for values in zip(*picked.values())]
     return [{c: features[c][i] for c in columns} for i in rows]
 
-def predict_logits(model, features, tokenizer, batch_size:int=64, device=None, by_length:bool=False,
-                   desc:str='predict', collator=None) -> tuple[list, list, float|None]:
+
+def predict_logits(
+    model,
+    features,
+    tokenizer,
+    batch_size: int = 64,
+    device=None,
+    by_length: bool = False,
+    desc: str = 'predict',
+    collator=None,
+) -> tuple[list, list, float | None]:
     """Start and end logits of every feature (a `Dataset` or a dict of lists) at its own positions, and the mean loss if
     the features have labels; eval mode, no gradients. `by_length` batches the longest features first, together, so
     that batches carry little padding. `collator` defaults to `QADataCollator(tokenizer)`."""
     import torch
+
     device = device or next(model.parameters()).device
-    columns = [c for c in (features.column_names if hasattr(features, 'column_names') else list(features)) if c not in _NOT_MODEL_INPUTS]
+    columns = [
+        c
+        for c in (features.column_names if hasattr(features, 'column_names') else list(features))
+        if c not in _NOT_MODEL_INPUTS
+    ]
     n = len(features) if hasattr(features, 'column_names') else len(features['input_ids'])
     if by_length:
         import pyarrow.compute as pc
-        order = np.argsort(pc.list_value_length(_arrow_column(features, 'input_ids')).to_numpy(), kind='stable')[::-1]
-    else: order = np.arange(n)
-    collator, starts, ends, loss_sum = collator or QADataCollator(tokenizer), [None] * n, [None] * n, 0.0
+
+        order = np.argsort(
+            pc.list_value_length(_arrow_column(features, 'input_ids')).to_numpy(), kind='stable'
+        )[::-1]
+    else:
+        order = np.arange(n)
+    collator, starts, ends, loss_sum = (
+        collator or QADataCollator(tokenizer),
+        [None] * n,
+        [None] * n,
+        0.0,
+    )
     was_training = model.training
     model.eval()
     with torch.inference_mode():
         for begin in tqdm(range(0, n, batch_size), desc=desc, leave=False, disable=n <= batch_size):
-            rows = order[begin:begin + batch_size].tolist()
+            rows = order[begin : begin + batch_size].tolist()
             batch = collator(_feature_rows(features, columns, rows))
             out = model(**{k: v.to(device) for k, v in model_inputs(batch, model).items()})
-            if out.loss is not None: loss_sum += out.loss.item() * len(rows)
-            for i, s, e in zip(rows, unpad_logits(out.start_logits, batch['attention_mask'], tokenizer.padding_side),
-                               unpad_logits(out.end_logits, batch['attention_mask'], tokenizer.padding_side)):
+            if out.loss is not None:
+                loss_sum += out.loss.item() * len(rows)
+            for i, s, e in zip(
+                rows,
+                unpad_logits(out.start_logits, batch['attention_mask'], tokenizer.padding_side),
+                unpad_logits(out.end_logits, batch['attention_mask'], tokenizer.padding_side),
+            ):
                 starts[i], ends[i] = s, e
     model.train(was_training)
     return starts, ends, (loss_sum / n if 'start_positions' in columns and n else None)
 
-def validation_loss(model, features, collator, batch_size:int=32) -> float:
+
+def validation_loss(model, features, collator, batch_size: int = 32) -> float:
     "Mean QA loss of `model` over labelled validation features (eval mode, no gradients)."
     return predict_logits(model, features, collator.tokenizer, batch_size, collator=collator)[2]
 
 # %% ../nbs/03_postprocess.ipynb #bb834d6e
-def _softmax(x:np.ndarray) -> np.ndarray:
+def _softmax(x: np.ndarray) -> np.ndarray:
     z = np.exp(x - x.max())
     return z / z.sum()
 
 # %% ../nbs/03_postprocess.ipynb #3002aa44
-def plot_logits(tokens:list, start_logits, end_logits, offsets:list, gold:tuple|None=None, predicted:tuple|None=None,
-                cls_index:int=0, title:str='', ax=None):
+def plot_logits(
+    tokens: list,
+    start_logits,
+    end_logits,
+    offsets: list,
+    gold: tuple | None = None,
+    predicted: tuple | None = None,
+    cls_index: int = 0,
+    title: str = '',
+    ax=None,
+):
     "Start/end probabilities over the tokens of one window; `gold`/`predicted` are token spans `(start, end)`."
     import matplotlib.pyplot as plt
+
     n = len(tokens)
-    p_start, p_end = _softmax(np.asarray(start_logits[:n], dtype=np.float64)), _softmax(np.asarray(end_logits[:n], dtype=np.float64))
-    if ax is None: _, ax = plt.subplots(figsize=(min(max(n * 0.22, 6), 18), 3.2))
+    p_start, p_end = (
+        _softmax(np.asarray(start_logits[:n], dtype=np.float64)),
+        _softmax(np.asarray(end_logits[:n], dtype=np.float64)),
+    )
+    if ax is None:
+        _, ax = plt.subplots(figsize=(min(max(n * 0.22, 6), 18), 3.2))
     x = np.arange(n)
     context = np.array([o is not None for o in offsets[:n]])
     ax.bar(x - 0.2, p_start, 0.4, color=np.where(context, 'tab:blue', 'lightgray'))
     ax.bar(x + 0.2, p_end, 0.4, color=np.where(context, 'tab:orange', 'lightgray'))
-    ax.bar([cls_index], [max(p_start[cls_index], p_end[cls_index])], 0.8, fill=False, edgecolor='black', hatch='//')
-    if gold is not None and gold[0] != cls_index: ax.axvspan(gold[0] - 0.5, gold[1] + 0.5, color='gold', alpha=0.3)
-    if predicted is not None: ax.axvspan(predicted[0] - 0.5, predicted[1] + 0.5, fill=False, edgecolor='tab:red', lw=2)
-    ax.set_xticks(x); ax.set_xticklabels(tokens, rotation=90, fontsize=7)
+    ax.bar(
+        [cls_index],
+        [max(p_start[cls_index], p_end[cls_index])],
+        0.8,
+        fill=False,
+        edgecolor='black',
+        hatch='//',
+    )
+    if gold is not None and gold[0] != cls_index:
+        ax.axvspan(gold[0] - 0.5, gold[1] + 0.5, color='gold', alpha=0.3)
+    if predicted is not None:
+        ax.axvspan(predicted[0] - 0.5, predicted[1] + 0.5, fill=False, edgecolor='tab:red', lw=2)
+    ax.set_xticks(x)
+    ax.set_xticklabels(tokens, rotation=90, fontsize=7)
     ax.set(ylabel='probability', xlim=(-0.7, n - 0.3), title=title)
     from matplotlib.patches import Patch
-    handles = [Patch(color='tab:blue', label='start'), Patch(color='tab:orange', label='end'), Patch(color='lightgray', label='not context'),
-               Patch(fill=False, hatch='//', label='CLS (no answer)')]
-    if gold is not None and gold[0] != cls_index: handles.append(Patch(color='gold', alpha=0.3, label='gold span'))
-    if predicted is not None: handles.append(Patch(fill=False, edgecolor='tab:red', lw=2, label='predicted span'))
+
+    handles = [
+        Patch(color='tab:blue', label='start'),
+        Patch(color='tab:orange', label='end'),
+        Patch(color='lightgray', label='not context'),
+        Patch(fill=False, hatch='//', label='CLS (no answer)'),
+    ]
+    if gold is not None and gold[0] != cls_index:
+        handles.append(Patch(color='gold', alpha=0.3, label='gold span'))
+    if predicted is not None:
+        handles.append(Patch(fill=False, edgecolor='tab:red', lw=2, label='predicted span'))
     ax.legend(handles=handles, fontsize=7, ncol=len(handles), loc='upper right')
     ax.figure.tight_layout()
     return ax.figure
 
 # %% ../nbs/03_postprocess.ipynb #973c3136
-def n_best_table(prediction:dict) -> pd.DataFrame:
+def n_best_table(prediction: dict) -> pd.DataFrame:
     "The n-best list of one prediction as a table, with each candidate's softmax probability among them."
     table = pd.DataFrame(prediction['n_best'], columns=['text', 'score', 'start', 'end'])
-    if len(table): table['probability'] = _softmax(table.score.to_numpy(dtype=np.float64)).round(4)
+    if len(table):
+        table['probability'] = _softmax(table.score.to_numpy(dtype=np.float64)).round(4)
     return table
 
 # %% ../nbs/03_postprocess.ipynb #c480e660
-def _highlight_runs(context:str, gold:list, predicted:tuple) -> str:
+def _highlight_runs(context: str, gold: list, predicted: tuple) -> str:
     "HTML of `context` with gold spans on a yellow background and the predicted span underlined in red (overlaps allowed)."
+
     def style_at(i):
-        return ('background:#ffd54f;' if any(a <= i < b for a, b in gold) else '') + \
-               ('border-bottom:3px solid #d32f2f;' if predicted[0] <= i < predicted[1] else '')
+        return ('background:#ffd54f;' if any(a <= i < b for a, b in gold) else '') + (
+            'border-bottom:3px solid #d32f2f;' if predicted[0] <= i < predicted[1] else ''
+        )
+
     return styled_runs(context, style_at, tag='span')
 
 # %% ../nbs/03_postprocess.ipynb #b5008711
 def _figure_png(fig) -> str:
     import matplotlib.pyplot as plt
-    buffer = io.BytesIO(); fig.savefig(buffer, format='png', dpi=90, bbox_inches='tight'); plt.close(fig)
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format='png', dpi=90, bbox_inches='tight')
+    plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode()
 
-def explain_html(example:dict, features, feature_index:int, start_logits, end_logits, prediction:dict, tokenizer) -> str:
+
+def explain_html(
+    example: dict,
+    features,
+    feature_index: int,
+    start_logits,
+    end_logits,
+    prediction: dict,
+    tokenizer,
+) -> str:
     "Plain HTML: the context with gold (yellow) and predicted (red underline) answers, one window's logits, and the n-best table."
     context, answers = example['context'], example['answers']
     gold = [(s, s + len(t)) for t, s in zip(answers['text'], answers['answer_start'])]
-    predicted = (prediction['start'], prediction['end']) if prediction['start'] is not None else (0, 0)
+    predicted = (
+        (prediction['start'], prediction['end']) if prediction['start'] is not None else (0, 0)
+    )
     out = _highlight_runs(context, gold, predicted)
     f = features[feature_index]
-    logits_png = _figure_png(plot_logits(tokenizer.convert_ids_to_tokens(f['input_ids']), start_logits[feature_index], end_logits[feature_index],
-                                         f['offset_mapping'], gold=(f['start_positions'], f['end_positions']) if 'start_positions' in f else None,
-                                         cls_index=f.get('cls_index', 0), title=f'window {feature_index}'))
-    verdict = (f"predicted “{html.escape(prediction['prediction_text'])}”" if prediction['prediction_text'] else 'predicted: <b>no answer</b>')
-    if 'no_answer_probability' in prediction: verdict += f" · P(no answer) = {prediction['no_answer_probability']:.2f}"
-    return (f'<div style="font-family:sans-serif; max-width:60em"><div><b>Q:</b> {html.escape(example["question"])}</div>'
-            f'<div style="margin:.3em 0; line-height:1.6">{out}</div><div style="color:#555">{verdict}</div>'
-            f'<img src="data:image/png;base64,{logits_png}" style="max-width:100%"/>{n_best_table(prediction).head(8).to_html(index=False)}</div>')
+    logits_png = _figure_png(
+        plot_logits(
+            tokenizer.convert_ids_to_tokens(f['input_ids']),
+            start_logits[feature_index],
+            end_logits[feature_index],
+            f['offset_mapping'],
+            gold=(f['start_positions'], f['end_positions']) if 'start_positions' in f else None,
+            cls_index=f.get('cls_index', 0),
+            title=f'window {feature_index}',
+        )
+    )
+    verdict = (
+        f"predicted “{html.escape(prediction['prediction_text'])}”"
+        if prediction['prediction_text']
+        else 'predicted: <b>no answer</b>'
+    )
+    if 'no_answer_probability' in prediction:
+        verdict += f" · P(no answer) = {prediction['no_answer_probability']:.2f}"
+    return (
+        f'<div style="font-family:sans-serif; max-width:60em"><div><b>Q:</b> {html.escape(example["question"])}</div>'
+        f'<div style="margin:.3em 0; line-height:1.6">{out}</div><div style="color:#555">{verdict}</div>'
+        f'<img src="data:image/png;base64,{logits_png}" style="max-width:100%"/>{n_best_table(prediction).head(8).to_html(index=False)}</div>'
+    )
 
 # %% ../nbs/03_postprocess.ipynb #d1402649
-def prediction_explorer(examples, features, start_logits, end_logits, predictions:list, tokenizer):
+def prediction_explorer(examples, features, start_logits, end_logits, predictions: list, tokenizer):
     "An ipywidgets explorer: pick an example and one of its windows; shows `explain_html` for them."
     import ipywidgets as widgets
+
     start_logits, end_logits = _stack_logits(start_logits), _stack_logits(end_logits)
     windows_of = {}
-    for i, qid in enumerate(features['example_id']): windows_of.setdefault(qid, []).append(i)
-    pick = widgets.Dropdown(options=[(f"{p['id']}: {q[:60]}", i) for i, (p, q) in enumerate(zip(predictions, examples['question']))], description='example')
+    for i, qid in enumerate(features['example_id']):
+        windows_of.setdefault(qid, []).append(i)
+    pick = widgets.Dropdown(
+        options=[
+            (f"{p['id']}: {q[:60]}", i)
+            for i, (p, q) in enumerate(zip(predictions, examples['question']))
+        ],
+        description='example',
+    )
     window = widgets.IntSlider(min=0, max=0, description='window')
     out = widgets.HTML()
+
     def show(*_):
         i = pick.value
         windows = windows_of[examples['id'][i]]
-        window.max = len(windows) - 1; window.disabled = len(windows) == 1
-        out.value = explain_html(examples[i], features, windows[min(window.value, len(windows) - 1)], start_logits, end_logits, predictions[i], tokenizer)
-    pick.observe(show, names='value'); window.observe(show, names='value'); show()
+        window.max = len(windows) - 1
+        window.disabled = len(windows) == 1
+        out.value = explain_html(
+            examples[i],
+            features,
+            windows[min(window.value, len(windows) - 1)],
+            start_logits,
+            end_logits,
+            predictions[i],
+            tokenizer,
+        )
+
+    pick.observe(show, names='value')
+    window.observe(show, names='value')
+    show()
     return widgets.VBox([widgets.HBox([pick, window]), out])
 
 # %% ../nbs/03_postprocess.ipynb #ee9ea2ad
-def error_analysis(examples, predictions:list, version_2_with_negative:bool=False) -> pd.DataFrame:
+def error_analysis(
+    examples, predictions: list, version_2_with_negative: bool = False
+) -> pd.DataFrame:
     "One row per example: question word, answer length in words, EM and F1 (best over gold answers), prediction and golds."
     rows = []
     for ex, pred in zip(examples, predictions):
-        golds = [t for t in ex['answers']['text'] if normalize_answer(t)] if version_2_with_negative else list(ex['answers']['text'])
+        golds = (
+            [t for t in ex['answers']['text'] if normalize_answer(t)]
+            if version_2_with_negative
+            else list(ex['answers']['text'])
+        )
         golds = golds or ['']
-        rows.append({'id': ex['id'], 'question word': question_word(ex['question']),
-                     'answer words': min(len(g.split()) for g in golds), 'prediction': pred['prediction_text'], 'golds': golds,
-                     'exact': 100 * max(compute_exact(g, pred['prediction_text']) for g in golds),
-                     'f1': 100 * max(compute_f1(g, pred['prediction_text'], version_2_with_negative) for g in golds)})
+        rows.append(
+            {
+                'id': ex['id'],
+                'question word': question_word(ex['question']),
+                'answer words': min(len(g.split()) for g in golds),
+                'prediction': pred['prediction_text'],
+                'golds': golds,
+                'exact': 100 * max(compute_exact(g, pred['prediction_text']) for g in golds),
+                'f1': 100
+                * max(
+                    compute_f1(g, pred['prediction_text'], version_2_with_negative) for g in golds
+                ),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def scores_by(analysis:pd.DataFrame, column:str) -> pd.DataFrame:
+def scores_by(analysis: pd.DataFrame, column: str) -> pd.DataFrame:
     "Mean EM/F1 and counts grouped by `column` of an `error_analysis` table."
     return analysis.groupby(column)[['exact', 'f1']].agg(['mean', 'count']).round(1)
 
 # %% ../nbs/03_postprocess.ipynb #3acd745b
-def plot_scores_by(analysis:pd.DataFrame):
+def plot_scores_by(analysis: pd.DataFrame):
     "Bar charts of mean F1 by question word and by gold answer length."
     import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 2, figsize=(11, 3))
-    by_word = analysis.groupby('question word').f1.agg(['mean', 'count']).sort_values('count', ascending=False)
-    axes[0].bar(by_word.index, by_word['mean'], color='tab:blue'); axes[0].set(title='F1 by question word', ylabel='F1')
+    by_word = (
+        analysis.groupby('question word')
+        .f1.agg(['mean', 'count'])
+        .sort_values('count', ascending=False)
+    )
+    axes[0].bar(by_word.index, by_word['mean'], color='tab:blue')
+    axes[0].set(title='F1 by question word', ylabel='F1')
     axes[0].tick_params(axis='x', rotation=45)
-    lengths = analysis.assign(bucket=pd.cut(analysis['answer words'], [0, 1, 2, 3, 5, 10, 1000], labels=['1', '2', '3', '4-5', '6-10', '>10']))
+    lengths = analysis.assign(
+        bucket=pd.cut(
+            analysis['answer words'],
+            [0, 1, 2, 3, 5, 10, 1000],
+            labels=['1', '2', '3', '4-5', '6-10', '>10'],
+        )
+    )
     by_len = lengths.groupby('bucket', observed=False).f1.mean()
-    axes[1].bar(by_len.index.astype(str), by_len.values, color='tab:orange'); axes[1].set(title='F1 by gold answer length (words)', ylabel='F1')
+    axes[1].bar(by_len.index.astype(str), by_len.values, color='tab:orange')
+    axes[1].set(title='F1 by gold answer length (words)', ylabel='F1')
     fig.tight_layout()
     return fig
 
 # %% ../nbs/03_postprocess.ipynb #e0952b44
-def postprocess_beam_predictions(examples, features, start_top_log_probs, start_top_index, end_top_log_probs, end_top_index,
-                                 cls_logits, n_best:int=20, max_answer_length:int=30, version_2_with_negative:bool=False,
-                                 null_threshold:float=0.5) -> list:
+def postprocess_beam_predictions(
+    examples,
+    features,
+    start_top_log_probs,
+    start_top_index,
+    end_top_log_probs,
+    end_top_index,
+    cls_logits,
+    n_best: int = 20,
+    max_answer_length: int = 30,
+    version_2_with_negative: bool = False,
+    null_threshold: float = 0.5,
+) -> list:
     """One answer per example from `XLNetForQuestionAnswering`'s beam outputs (positions in feature coordinates, see
     `unpad_beam_outputs`): the records of `postprocess_predictions`, with v2.0's `no_answer_probability = sigmoid(min cls_logits)`."""
     start_lp, start_ix = np.asarray(start_top_log_probs), np.asarray(start_top_index)
@@ -565,15 +1052,35 @@ def postprocess_beam_predictions(examples, features, start_top_log_probs, start_
     layout = first_ctx, last_ctx, _, _ = _context_layout(features)
     s = np.repeat(start_ix, end_n_top, axis=1)  # candidate i * end_n_top + j: start i, its j-th end
     scores = np.repeat(start_lp, end_n_top, axis=1) + end_lp
-    valid = _in_context(s, first_ctx, last_ctx) & _in_context(end_ix, first_ctx, last_ctx) & (end_ix >= s) & (end_ix - s + 1 <= max_answer_length)
+    valid = (
+        _in_context(s, first_ctx, last_ctx)
+        & _in_context(end_ix, first_ctx, last_ctx)
+        & (end_ix >= s)
+        & (end_ix - s + 1 <= max_answer_length)
+    )
     rows = np.broadcast_to(np.arange(n_features)[:, None], s.shape)
     ids, contexts, feature_example = _read_examples(examples, features)
     keep = valid & (feature_example[:, None] >= 0)
     cand_example, cand_score = feature_example[rows[keep]], scores[keep].astype(np.float64)
     cand_start, cand_end = _candidate_chars(layout, rows[keep], s[keep], end_ix[keep])
-    sigmoid = lambda null: np.where(np.isfinite(null), 1 / (1 + np.exp(-np.where(np.isfinite(null), null, 0.0))), 0.0)
-    results = _records(ids, contexts, feature_example, cand_example, cand_score, cand_start, cand_end, cls_logits, n_best,
-                       version_2_with_negative, math.inf, null_probability=sigmoid)
+    sigmoid = lambda null: np.where(
+        np.isfinite(null), 1 / (1 + np.exp(-np.where(np.isfinite(null), null, 0.0))), 0.0
+    )
+    results = _records(
+        ids,
+        contexts,
+        feature_example,
+        cand_example,
+        cand_score,
+        cand_start,
+        cand_end,
+        cls_logits,
+        n_best,
+        version_2_with_negative,
+        math.inf,
+        null_probability=sigmoid,
+    )
     for record in results:  # the beam head's own "no answer" score decides
-        if version_2_with_negative and record['no_answer_probability'] > null_threshold: record.update(prediction_text='', start=None, end=None)
+        if version_2_with_negative and record['no_answer_probability'] > null_threshold:
+            record.update(prediction_text='', start=None, end=None)
     return results

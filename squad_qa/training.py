@@ -28,24 +28,35 @@ __all__ = ['DEFAULT_HUB_MODEL', 'TOY_FILES', 'hub_reachable', 'default_model_nam
 # %% ../nbs/04_training.ipynb #ef7a65b6
 DEFAULT_HUB_MODEL = 'distilbert-base-uncased'
 
-def hub_reachable(timeout:float=3.0) -> bool:
-    "Whether the Hugging Face Hub answers (False when `HF_HUB_OFFLINE` is set or there is no network)."
-    if os.environ.get('HF_HUB_OFFLINE', '').lower() in ('1', 'true', 'yes'): return False
-    try:
-        with urllib.request.urlopen(os.environ.get('HF_ENDPOINT', 'https://huggingface.co') + '/api/models/' + DEFAULT_HUB_MODEL, timeout=timeout): return True
-    except Exception: return False
 
-def default_model_name(prefer_hub:bool=True) -> str:
+def hub_reachable(timeout: float = 3.0) -> bool:
+    "Whether the Hugging Face Hub answers (False when `HF_HUB_OFFLINE` is set or there is no network)."
+    if os.environ.get('HF_HUB_OFFLINE', '').lower() in ('1', 'true', 'yes'):
+        return False
+    try:
+        with urllib.request.urlopen(
+            os.environ.get('HF_ENDPOINT', 'https://huggingface.co')
+            + '/api/models/'
+            + DEFAULT_HUB_MODEL,
+            timeout=timeout,
+        ):
+            return True
+    except Exception:
+        return False
+
+
+def default_model_name(prefer_hub: bool = True) -> str:
     "`distilbert-base-uncased` when the Hub is reachable (and `prefer_hub`), else the folder of the embedded MiniLM."
     return DEFAULT_HUB_MODEL if prefer_hub and hub_reachable() else str(embedded_model_dir())
 
 # %% ../nbs/04_training.ipynb #aaeae00f
-def load_qa_model(name_or_path=None, seed:int=0, **kwargs):
+def load_qa_model(name_or_path=None, seed: int = 0, **kwargs):
     """`(model, tokenizer)` for extractive QA from a Hub name or a local folder; `None`: the embedded MiniLM.
     A freshly added QA head is initialised from `seed` (without touching the global RNG), so runs are reproducible.
     Never runs remote code; a name that cannot be loaded gets an error that says what to do."""
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
     source = str(name_or_path or embedded_model_dir())
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
@@ -53,112 +64,374 @@ def load_qa_model(name_or_path=None, seed:int=0, **kwargs):
             torch.manual_seed(seed)
             model = AutoModelForQuestionAnswering.from_pretrained(source, **kwargs)
     except (OSError, ValueError) as err:
-        hint = ("it is not a local folder" + ("" if hub_reachable() else ", and the Hugging Face Hub is unreachable (offline?)")
-                if not Path(source).exists() else "the folder has no model files transformers can read")
-        raise OSError(f"Could not load a QA model from {source!r}: {hint}. Pass a local folder made with save_pretrained, "
-                      f"or leave the model out to use the offline default (the embedded MiniLM). ({type(err).__name__}: {str(err)[:200]})") from err
+        hint = (
+            "it is not a local folder"
+            + ("" if hub_reachable() else ", and the Hugging Face Hub is unreachable (offline?)")
+            if not Path(source).exists()
+            else "the folder has no model files transformers can read"
+        )
+        raise OSError(
+            f"Could not load a QA model from {source!r}: {hint}. Pass a local folder made with save_pretrained, "
+            f"or leave the model out to use the offline default (the embedded MiniLM). ({type(err).__name__}: {str(err)[:200]})"
+        ) from err
     return model, tokenizer
 
 # %% ../nbs/04_training.ipynb #4b90a508
-_FIRST = ['Ada', 'Bruno', 'Clara', 'Dario', 'Elin', 'Farah', 'Gustav', 'Hana', 'Ivo', 'Jana', 'Kofi', 'Lena', 'Marek',
-          'Nadia', 'Oskar', 'Priya', 'Quentin', 'Rosa', 'Stefan', 'Tamsin', 'Ugo', 'Vera', 'Wanjiru', 'Xavier', 'Yusuf', 'Zelda']
-_SYLLABLES = ['bar', 'cel', 'dor', 'fen', 'gal', 'hol', 'kir', 'lum', 'mar', 'nor', 'pel', 'quin', 'ros', 'sal', 'tor',
-              'val', 'wen', 'zar', 'bel', 'dun', 'est', 'ith', 'ova', 'rim']
+_FIRST = [
+    'Ada',
+    'Bruno',
+    'Clara',
+    'Dario',
+    'Elin',
+    'Farah',
+    'Gustav',
+    'Hana',
+    'Ivo',
+    'Jana',
+    'Kofi',
+    'Lena',
+    'Marek',
+    'Nadia',
+    'Oskar',
+    'Priya',
+    'Quentin',
+    'Rosa',
+    'Stefan',
+    'Tamsin',
+    'Ugo',
+    'Vera',
+    'Wanjiru',
+    'Xavier',
+    'Yusuf',
+    'Zelda',
+]
+_SYLLABLES = [
+    'bar',
+    'cel',
+    'dor',
+    'fen',
+    'gal',
+    'hol',
+    'kir',
+    'lum',
+    'mar',
+    'nor',
+    'pel',
+    'quin',
+    'ros',
+    'sal',
+    'tor',
+    'val',
+    'wen',
+    'zar',
+    'bel',
+    'dun',
+    'est',
+    'ith',
+    'ova',
+    'rim',
+]
 _TOWN_ENDS = ['ford', 'burg', 'haven', 'ton', 'mere', 'wick', 'dale', 'stead']
-_SUBJECTS = ['chemistry', 'geology', 'music theory', 'mathematics', 'architecture', 'medicine', 'astronomy', 'linguistics',
-             'economics', 'botany', 'philosophy', 'civil engineering']
-_JOBS = ['engineer', 'teacher', 'translator', 'surveyor', 'pharmacist', 'journalist', 'librarian', 'cartographer', 'pilot', 'baker']
-_INDUSTRIES = ['fishing', 'textiles', 'shipbuilding', 'tourism', 'mining', 'glassmaking', 'software', 'paper milling', 'brewing', 'farming']
-_PRODUCTS = ['lamp', 'bicycle', 'kettle', 'radio', 'camera', 'typewriter', 'tractor', 'sewing machine', 'compass', 'telescope']
-_REGIONS = ['the northern hills', 'the eastern lowlands', 'the western coast', 'the southern plains', 'the central valley', 'the lake district']
-_BUILDINGS = ['clock tower', 'old bridge', 'stone market hall', 'lighthouse', 'observatory', 'opera house', 'water mill']
+_SUBJECTS = [
+    'chemistry',
+    'geology',
+    'music theory',
+    'mathematics',
+    'architecture',
+    'medicine',
+    'astronomy',
+    'linguistics',
+    'economics',
+    'botany',
+    'philosophy',
+    'civil engineering',
+]
+_JOBS = [
+    'engineer',
+    'teacher',
+    'translator',
+    'surveyor',
+    'pharmacist',
+    'journalist',
+    'librarian',
+    'cartographer',
+    'pilot',
+    'baker',
+]
+_INDUSTRIES = [
+    'fishing',
+    'textiles',
+    'shipbuilding',
+    'tourism',
+    'mining',
+    'glassmaking',
+    'software',
+    'paper milling',
+    'brewing',
+    'farming',
+]
+_PRODUCTS = [
+    'lamp',
+    'bicycle',
+    'kettle',
+    'radio',
+    'camera',
+    'typewriter',
+    'tractor',
+    'sewing machine',
+    'compass',
+    'telescope',
+]
+_REGIONS = [
+    'the northern hills',
+    'the eastern lowlands',
+    'the western coast',
+    'the southern plains',
+    'the central valley',
+    'the lake district',
+]
+_BUILDINGS = [
+    'clock tower',
+    'old bridge',
+    'stone market hall',
+    'lighthouse',
+    'observatory',
+    'opera house',
+    'water mill',
+]
 
-def _word(rng, parts:int=2) -> str: return ''.join(rng.choice(_SYLLABLES) for _ in range(parts)).capitalize()
-def _person(rng) -> str: return f"{rng.choice(_FIRST)} {_word(rng, rng.choice([2, 3]))}"
-def _town(rng) -> str: return _word(rng, rng.choice([1, 2])) + rng.choice(_TOWN_ENDS)
-def _company(rng) -> str: return f"{_word(rng)} {rng.choice(['Works', 'Instruments', 'Brothers', 'Industries', 'and Sons'])}"
-def _years(rng, n:int) -> list[str]: return [str(y) for y in sorted(rng.sample(range(1820, 2016), n))]  # in story order
-def _count(rng) -> str: return f"{rng.randint(2, 95)},{rng.randint(0, 999):03d}"
+
+def _word(rng, parts: int = 2) -> str:
+    return ''.join(rng.choice(_SYLLABLES) for _ in range(parts)).capitalize()
+
+
+def _person(rng) -> str:
+    return f"{rng.choice(_FIRST)} {_word(rng, rng.choice([2, 3]))}"
+
+
+def _town(rng) -> str:
+    return _word(rng, rng.choice([1, 2])) + rng.choice(_TOWN_ENDS)
+
+
+def _company(rng) -> str:
+    return (
+        f"{_word(rng)} {rng.choice(['Works', 'Instruments', 'Brothers', 'Industries', 'and Sons'])}"
+    )
+
+
+def _years(rng, n: int) -> list[str]:
+    return [str(y) for y in sorted(rng.sample(range(1820, 2016), n))]  # in story order
+
+
+def _count(rng) -> str:
+    return f"{rng.randint(2, 95)},{rng.randint(0, 999):03d}"
 
 # %% ../nbs/04_training.ipynb #3baf1ec7
 def _person_paragraph(rng):
     name, pronoun = _person(rng), rng.choice(['She', 'He'])
-    born, moved_to, subject, university = _town(rng), _town(rng), rng.choice(_SUBJECTS), f"the University of {_town(rng)}"
-    job, company, (born_in, moved_in, published_in) = rng.choice(_JOBS), _company(rng), _years(rng, 3)
+    born, moved_to, subject, university = (
+        _town(rng),
+        _town(rng),
+        rng.choice(_SUBJECTS),
+        f"the University of {_town(rng)}",
+    )
+    job, company, (born_in, moved_in, published_in) = (
+        rng.choice(_JOBS),
+        _company(rng),
+        _years(rng, 3),
+    )
     novel = f"{rng.choice(['A', 'The'])} {rng.choice(['Quiet', 'Long', 'Silver', 'Hidden', 'Last'])} {rng.choice(['River', 'Harbour', 'Winter', 'Garden', 'Road'])}"
-    intro = (f"{name} was born in {born} in {born_in}.", [(f"Where was {name} born?", born), (f"In what year was {name} born?", born_in)])
-    facts = [(f"{pronoun} studied {subject} at {university}.", [(f"What did {name} study?", subject), (f"Where did {name} study {subject}?", university)]),
-             (f"Later {pronoun.lower()} worked as a {job} for {company}.", [(f"Which company did {name} work for?", company), (f"What was {name}'s job at {company}?", job)]),
-             (f"In {moved_in} {pronoun.lower()} moved to {moved_to}.", [(f"Where did {name} move in {moved_in}?", moved_to), (f"When did {name} move to {moved_to}?", moved_in)]),
-             (f"{pronoun} is best known for the novel {novel}, published in {published_in}.", [(f"What novel is {name} best known for?", novel), (f"When was {novel} published?", published_in)])]
+    intro = (
+        f"{name} was born in {born} in {born_in}.",
+        [(f"Where was {name} born?", born), (f"In what year was {name} born?", born_in)],
+    )
+    facts = [
+        (
+            f"{pronoun} studied {subject} at {university}.",
+            [
+                (f"What did {name} study?", subject),
+                (f"Where did {name} study {subject}?", university),
+            ],
+        ),
+        (
+            f"Later {pronoun.lower()} worked as a {job} for {company}.",
+            [
+                (f"Which company did {name} work for?", company),
+                (f"What was {name}'s job at {company}?", job),
+            ],
+        ),
+        (
+            f"In {moved_in} {pronoun.lower()} moved to {moved_to}.",
+            [
+                (f"Where did {name} move in {moved_in}?", moved_to),
+                (f"When did {name} move to {moved_to}?", moved_in),
+            ],
+        ),
+        (
+            f"{pronoun} is best known for the novel {novel}, published in {published_in}.",
+            [
+                (f"What novel is {name} best known for?", novel),
+                (f"When was {novel} published?", published_in),
+            ],
+        ),
+    ]
     other = _person(rng)
     return name, intro, facts, [f"Where was {other} born?", f"What did {other} study?"]
 
+
 def _town_paragraph(rng):
-    town, river, region, founder, job, building = _town(rng), _word(rng), rng.choice(_REGIONS), _person(rng), rng.choice(_JOBS), rng.choice(_BUILDINGS)
+    town, river, region, founder, job, building = (
+        _town(rng),
+        _word(rng),
+        rng.choice(_REGIONS),
+        _person(rng),
+        rng.choice(_JOBS),
+        rng.choice(_BUILDINGS),
+    )
     (founded_in, built_in), people, industry = _years(rng, 2), _count(rng), rng.choice(_INDUSTRIES)
-    intro = (f"{town} is a town on the {river} River in {region}.", [(f"Which river is {town} on?", f"{river} River"), (f"Where is {town}?", region)])
-    facts = [(f"It was founded in {founded_in} by {founder}, a {job}.", [(f"When was {town} founded?", founded_in), (f"Who founded {town}?", founder)]),
-             (f"Today about {people} people live there.", [(f"How many people live in {town}?", people)]),
-             (f"Most of them work in {industry}.", [(f"What industry do most people in {town} work in?", industry)]),
-             (f"Its best-known building is the {building}, built in {built_in}.", [(f"What is the best-known building in {town}?", building), (f"When was the {building} in {town} built?", built_in)])]
+    intro = (
+        f"{town} is a town on the {river} River in {region}.",
+        [(f"Which river is {town} on?", f"{river} River"), (f"Where is {town}?", region)],
+    )
+    facts = [
+        (
+            f"It was founded in {founded_in} by {founder}, a {job}.",
+            [(f"When was {town} founded?", founded_in), (f"Who founded {town}?", founder)],
+        ),
+        (
+            f"Today about {people} people live there.",
+            [(f"How many people live in {town}?", people)],
+        ),
+        (
+            f"Most of them work in {industry}.",
+            [(f"What industry do most people in {town} work in?", industry)],
+        ),
+        (
+            f"Its best-known building is the {building}, built in {built_in}.",
+            [
+                (f"What is the best-known building in {town}?", building),
+                (f"When was the {building} in {town} built?", built_in),
+            ],
+        ),
+    ]
     other = _town(rng)
     return town, intro, facts, [f"When was {other} founded?", f"Which river is {other} on?"]
 
+
 def _company_paragraph(rng):
-    company, founder, headquarters, product, buyer = _company(rng), _person(rng), _town(rng), rng.choice(_PRODUCTS), _company(rng)
-    (founded_in, first_sold, bought_in), staff, industry = _years(rng, 3), _count(rng), rng.choice(_INDUSTRIES)
-    intro = (f"{company} is a {industry} company founded by {founder} in {founded_in}.", [(f"Who founded {company}?", founder), (f"When was {company} founded?", founded_in)])
-    facts = [(f"Its headquarters are in {headquarters}, and it employs around {staff} people.", [(f"Where are the headquarters of {company}?", headquarters), (f"How many people does {company} employ?", staff)]),
-             (f"Its most successful product is a {product}, first sold in {first_sold}.", [(f"What is the most successful product of {company}?", product), (f"When was the {product} of {company} first sold?", first_sold)]),
-             (f"In {bought_in} {company} was bought by {buyer}.", [(f"Which company bought {company}?", buyer), (f"When was {company} bought?", bought_in)])]
+    company, founder, headquarters, product, buyer = (
+        _company(rng),
+        _person(rng),
+        _town(rng),
+        rng.choice(_PRODUCTS),
+        _company(rng),
+    )
+    (founded_in, first_sold, bought_in), staff, industry = (
+        _years(rng, 3),
+        _count(rng),
+        rng.choice(_INDUSTRIES),
+    )
+    intro = (
+        f"{company} is a {industry} company founded by {founder} in {founded_in}.",
+        [(f"Who founded {company}?", founder), (f"When was {company} founded?", founded_in)],
+    )
+    facts = [
+        (
+            f"Its headquarters are in {headquarters}, and it employs around {staff} people.",
+            [
+                (f"Where are the headquarters of {company}?", headquarters),
+                (f"How many people does {company} employ?", staff),
+            ],
+        ),
+        (
+            f"Its most successful product is a {product}, first sold in {first_sold}.",
+            [
+                (f"What is the most successful product of {company}?", product),
+                (f"When was the {product} of {company} first sold?", first_sold),
+            ],
+        ),
+        (
+            f"In {bought_in} {company} was bought by {buyer}.",
+            [
+                (f"Which company bought {company}?", buyer),
+                (f"When was {company} bought?", bought_in),
+            ],
+        ),
+    ]
     other = _company(rng)
-    return company, intro, facts, [f"Who founded {other}?", f"Where are the headquarters of {other}?"]
+    return (
+        company,
+        intro,
+        facts,
+        [f"Who founded {other}?", f"Where are the headquarters of {other}?"],
+    )
 
 # %% ../nbs/04_training.ipynb #9ebcbf41
-def _toy_paragraph(rng, new_id, unanswerable:bool) -> dict:
-    title, (intro, intro_questions), facts, other_questions = rng.choice([_person_paragraph, _town_paragraph, _company_paragraph])(rng)
+def _toy_paragraph(rng, new_id, unanswerable: bool) -> dict:
+    title, (intro, intro_questions), facts, other_questions = rng.choice(
+        [_person_paragraph, _town_paragraph, _company_paragraph]
+    )(rng)
     rng.shuffle(facts)
     dropped = rng.choice([0, 1, 1, 2]) if unanswerable else 0
-    kept, missing = facts[:len(facts) - dropped], facts[len(facts) - dropped:]
+    kept, missing = facts[: len(facts) - dropped], facts[len(facts) - dropped :]
     sentences, qas, at = [], [], 0
     for sentence, questions in [(intro, intro_questions), *kept]:
         sentences.append(sentence)
         for question, answer in questions:
-            qas.append({'id': new_id(), 'question': question, 'is_impossible': False,
-                        'answers': [{'text': answer, 'answer_start': at + sentence.index(answer)}]})
+            qas.append(
+                {
+                    'id': new_id(),
+                    'question': question,
+                    'is_impossible': False,
+                    'answers': [{'text': answer, 'answer_start': at + sentence.index(answer)}],
+                }
+            )
         at += len(sentence) + 1
     context = ' '.join(sentences)
     if unanswerable:
         impossible = [q for _, questions in missing for q, a in questions if a not in context]
         impossible += [q for q in other_questions if rng.random() < 0.4]
-        qas += [{'id': new_id(), 'question': q, 'is_impossible': True, 'answers': []} for q in impossible]
+        qas += [
+            {'id': new_id(), 'question': q, 'is_impossible': True, 'answers': []}
+            for q in impossible
+        ]
     return {'title': title, 'paragraphs': [{'context': context, 'qas': qas}]}
 
-def make_toy_squad(n_paragraphs:int=300, seed:int=0, unanswerable:bool=True) -> dict:
+
+def make_toy_squad(n_paragraphs: int = 300, seed: int = 0, unanswerable: bool = True) -> dict:
     "A SQuAD v2.0-format dict of `n_paragraphs` generated paragraphs about invented people, towns and companies."
     rng, numbers = random.Random(seed), iter(range(1, 10**9))
     new_id = lambda: f"toy{seed}-{next(numbers):05d}"
-    return {'version': 'v2.0' if unanswerable else '1.1', 'data': [_toy_paragraph(rng, new_id, unanswerable) for _ in range(n_paragraphs)]}
+    return {
+        'version': 'v2.0' if unanswerable else '1.1',
+        'data': [_toy_paragraph(rng, new_id, unanswerable) for _ in range(n_paragraphs)],
+    }
 
 # %% ../nbs/04_training.ipynb #52b9ad6a
 TOY_FILES = {'train': ('toy-v2.0-train.json', 400, 0), 'validation': ('toy-v2.0-dev.json', 100, 1)}
+
 
 def write_toy_squad(folder) -> list[Path]:
     "Write the embedded toy dataset's files (`TOY_FILES`: name, paragraphs, seed) into `folder`."
     paths = []
     for name, n_paragraphs, seed in TOY_FILES.values():
-        paths.append(Path(folder)/name)
-        paths[-1].write_text(json.dumps(make_toy_squad(n_paragraphs, seed), ensure_ascii=False, indent=0) + '\n')
+        paths.append(Path(folder) / name)
+        paths[-1].write_text(
+            json.dumps(make_toy_squad(n_paragraphs, seed), ensure_ascii=False, indent=0) + '\n'
+        )
     return paths
 
-def toy_squad(split:str='train'):
+
+def toy_squad(split: str = 'train'):
     "The embedded SQuAD v2.0-format toy dataset (`train` or `validation`) as a Hub-schema `Dataset`."
-    if split not in TOY_FILES: raise ValueError(f"split must be one of {list(TOY_FILES)}, not {split!r}")
+    if split not in TOY_FILES:
+        raise ValueError(f"split must be one of {list(TOY_FILES)}, not {split!r}")
     return load_squad(fixture_path(TOY_FILES[split][0]), split=split)
 
 # %% ../nbs/04_training.ipynb #5ffe98f0
-def length_grouped_batches(lengths, batch_size:int, seed:int=0, group_by_length:bool=True, megabatch:int=50) -> list[list[int]]:
+def length_grouped_batches(
+    lengths, batch_size: int, seed: int = 0, group_by_length: bool = True, megabatch: int = 50
+) -> list[list[int]]:
     """Shuffled batches of indices. With `group_by_length`, indices are shuffled, cut into megabatches of
     `megabatch * batch_size`, sorted by length inside each, cut into batches, and the batches shuffled again:
     similar lengths share a batch (little padding) while the order stays random (as in `Trainer`'s `group_by_length`)."""
@@ -167,35 +440,52 @@ def length_grouped_batches(lengths, batch_size:int, seed:int=0, group_by_length:
     if group_by_length:
         lengths = np.asarray(lengths)
         size = megabatch * batch_size
-        order = np.concatenate([chunk[np.argsort(-lengths[chunk], kind='stable')] for chunk in np.split(order, range(size, len(order), size))]) if len(order) else order
-    batches = [order[i:i + batch_size].tolist() for i in range(0, len(order), batch_size)]
+        order = (
+            np.concatenate(
+                [
+                    chunk[np.argsort(-lengths[chunk], kind='stable')]
+                    for chunk in np.split(order, range(size, len(order), size))
+                ]
+            )
+            if len(order)
+            else order
+        )
+    batches = [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
     return [batches[i] for i in generator.permutation(len(batches))] if group_by_length else batches
 
-def padded_tokens(lengths, batches:list[list[int]]) -> int:
+
+def padded_tokens(lengths, batches: list[list[int]]) -> int:
     "Positions processed when each batch is padded to its longest feature."
     lengths = np.asarray(lengths)
     return int(sum(len(b) * lengths[b].max() for b in batches))
 
 # %% ../nbs/04_training.ipynb #9742becf
-def param_groups(model, weight_decay:float=0.01) -> list[dict]:
+def param_groups(model, weight_decay: float = 0.01) -> list[dict]:
     "AdamW parameter groups: weight decay on matrices, none on biases and LayerNorm weights (1-D parameters)."
     trainable = [p for p in model.parameters() if p.requires_grad]
-    return [{'params': [p for p in trainable if p.ndim >= 2], 'weight_decay': weight_decay},
-            {'params': [p for p in trainable if p.ndim < 2], 'weight_decay': 0.0}]
+    return [
+        {'params': [p for p in trainable if p.ndim >= 2], 'weight_decay': weight_decay},
+        {'params': [p for p in trainable if p.ndim < 2], 'weight_decay': 0.0},
+    ]
 
 # %% ../nbs/04_training.ipynb #24892e37
-def resolve_mixed_precision(setting:str='auto') -> str:
+def resolve_mixed_precision(setting: str = 'auto') -> str:
     "`'auto'`: `'bf16'` on a CUDA GPU that supports it, `'fp16'` on other CUDA GPUs, `'no'` elsewhere; other settings pass through."
     import torch
-    if setting not in ('auto', 'no', 'fp16', 'bf16'): raise ValueError(f"mixed_precision must be auto, no, fp16 or bf16, not {setting!r}")
-    if setting != 'auto': return setting
-    if torch.cuda.is_available(): return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
+
+    if setting not in ('auto', 'no', 'fp16', 'bf16'):
+        raise ValueError(f"mixed_precision must be auto, no, fp16 or bf16, not {setting!r}")
+    if setting != 'auto':
+        return setting
+    if torch.cuda.is_available():
+        return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
     return 'no'
 
 # %% ../nbs/04_training.ipynb #288c8c68
 @dataclass
 class TrainConfig:
     "Settings of a `train_qa` run (defaults: the seeds' recipe for distilbert-base-uncased on SQuAD)."
+
     epochs: int = 2
     lr: float = 3e-5
     batch_size: int = 16
@@ -209,343 +499,795 @@ class TrainConfig:
     seed: int = 42
     n_best: int = 20
     max_answer_length: int = 30
-    eval_before: bool = False   # also evaluate before the first step (epoch 0 of the history)
-    output_dir: str|None = None  # checkpoints, the final model, history and curves; None keeps nothing on disk
+    eval_before: bool = False  # also evaluate before the first step (epoch 0 of the history)
+    output_dir: str | None = (
+        None  # checkpoints, the final model, history and curves; None keeps nothing on disk
+    )
     tensorboard: bool = False
 
 # %% ../nbs/04_training.ipynb #45bce585
-def has_unanswerable(examples) -> bool: return any(not a['text'] for a in examples['answers'])
+def has_unanswerable(examples) -> bool:
+    return any(not a['text'] for a in examples['answers'])
 
-def evaluate_qa(model, tokenizer, examples, features, batch_size:int=64, n_best:int=20, max_answer_length:int=30,
-                version_2_with_negative:bool|None=None) -> dict:
+
+def evaluate_qa(
+    model,
+    tokenizer,
+    examples,
+    features,
+    batch_size: int = 64,
+    n_best: int = 20,
+    max_answer_length: int = 30,
+    version_2_with_negative: bool | None = None,
+) -> dict:
     "`{'metrics', 'predictions', 'loss'}` of `model` on validation `features` of `examples` (v2 scoring if any is unanswerable)."
     v2 = has_unanswerable(examples) if version_2_with_negative is None else version_2_with_negative
     starts, ends, loss = predict_logits(model, features, tokenizer, batch_size, desc='evaluate')
-    predictions = postprocess_predictions(examples, features, starts, ends, n_best, max_answer_length, version_2_with_negative=v2)
+    predictions = postprocess_predictions(
+        examples, features, starts, ends, n_best, max_answer_length, version_2_with_negative=v2
+    )
     metrics = squad_metrics(predictions, examples.to_list(), version_2_with_negative=v2)
     return {'metrics': metrics, 'predictions': predictions, 'loss': loss}
 
 # %% ../nbs/04_training.ipynb #d23252ac
-def save_checkpoint(folder, model, tokenizer, optimizer, scheduler, state:dict, rng_state=None) -> Path:
+def save_checkpoint(
+    folder, model, tokenizer, optimizer, scheduler, state: dict, rng_state=None
+) -> Path:
     "Write a resumable checkpoint folder atomically (model in safetensors, optimizer/scheduler/RNG, JSON state)."
     import torch
+
     folder = Path(folder)
     partial = folder.with_name(folder.name + '.partial')
     shutil.rmtree(partial, ignore_errors=True)
     model.save_pretrained(partial)
-    if not (partial/'model.safetensors').exists() and not list(partial.glob('model-*.safetensors')):
+    if not (partial / 'model.safetensors').exists() and not list(
+        partial.glob('model-*.safetensors')
+    ):
         raise RuntimeError(f"save_pretrained wrote no safetensors file in {partial}")
-    if tokenizer is not None: tokenizer.save_pretrained(partial)
-    torch.save({'optimizer': optimizer.state_dict(), 'scheduler': scheduler.state_dict(),
-                'torch_rng': torch.get_rng_state() if rng_state is None else rng_state,
-                'cuda_rng': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}, partial/'training_state.pt')
-    (partial/'trainer_state.json').write_text(json.dumps(state, indent=1))
+    if tokenizer is not None:
+        tokenizer.save_pretrained(partial)
+    torch.save(
+        {
+            'optimizer': optimizer.state_dict(),
+            'scheduler': scheduler.state_dict(),
+            'torch_rng': torch.get_rng_state() if rng_state is None else rng_state,
+            'cuda_rng': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        },
+        partial / 'training_state.pt',
+    )
+    (partial / 'trainer_state.json').write_text(json.dumps(state, indent=1))
     shutil.rmtree(folder, ignore_errors=True)
     partial.rename(folder)
     return folder
+
 
 def load_checkpoint(folder, model, optimizer=None, scheduler=None) -> dict:
     "Load a `save_checkpoint` folder's weights into `model` (and optimizer, scheduler, RNG states); return its JSON state."
     import torch
     from safetensors.torch import load_file
+
     folder = Path(folder)
-    if not (folder/'trainer_state.json').exists():
-        raise FileNotFoundError(f"{folder} is not a checkpoint of train_qa (no trainer_state.json); checkpoints are named checkpoint-epoch*/checkpoint-interrupted")
+    if not (folder / 'trainer_state.json').exists():
+        raise FileNotFoundError(
+            f"{folder} is not a checkpoint of train_qa (no trainer_state.json); checkpoints are named checkpoint-epoch*/checkpoint-interrupted"
+        )
     weights = {}
-    for path in sorted(folder.glob('model*.safetensors')): weights.update(load_file(path))
+    for path in sorted(folder.glob('model*.safetensors')):
+        weights.update(load_file(path))
     missing, unexpected = model.load_state_dict(weights, strict=False)
-    if unexpected or missing: raise ValueError(f"{folder} does not fit this model: missing {missing[:5]}, unexpected {unexpected[:5]}")
-    training = torch.load(folder/'training_state.pt', weights_only=True)
-    if optimizer is not None: optimizer.load_state_dict(training['optimizer'])
-    if scheduler is not None: scheduler.load_state_dict(training['scheduler'])
+    if unexpected or missing:
+        raise ValueError(
+            f"{folder} does not fit this model: missing {missing[:5]}, unexpected {unexpected[:5]}"
+        )
+    training = torch.load(folder / 'training_state.pt', weights_only=True)
+    if optimizer is not None:
+        optimizer.load_state_dict(training['optimizer'])
+    if scheduler is not None:
+        scheduler.load_state_dict(training['scheduler'])
     torch.set_rng_state(training['torch_rng'])
-    if training['cuda_rng'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(training['cuda_rng'])
-    return json.loads((folder/'trainer_state.json').read_text())
+    if training['cuda_rng'] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(training['cuda_rng'])
+    return json.loads((folder / 'trainer_state.json').read_text())
 
 # %% ../nbs/04_training.ipynb #6b84aa3c
 @dataclass
 class TrainResult:
     "What `train_qa` returns: the trained model, one history row per epoch, the loss of every step, and where files went."
+
     model: object
     history: pd.DataFrame
     steps: pd.DataFrame
-    output_dir: Path|None = None
-    last_eval: dict|None = None
+    output_dir: Path | None = None
+    last_eval: dict | None = None
     interrupted: bool = False
+
 
 def _config_from(config, overrides) -> TrainConfig:
     config = TrainConfig(**{**asdict(config or TrainConfig()), **overrides})
     resolve_mixed_precision(config.mixed_precision)
     return config
 
-_SCHEDULE_KEYS = ('epochs', 'lr', 'batch_size', 'grad_accum_steps', 'warmup_ratio', 'group_by_length', 'seed')
+
+_SCHEDULE_KEYS = (
+    'epochs',
+    'lr',
+    'batch_size',
+    'grad_accum_steps',
+    'warmup_ratio',
+    'group_by_length',
+    'seed',
+)
+
 
 def _training_columns(features) -> list[str]:
-    wanted = ('input_ids', 'attention_mask', 'token_type_ids', 'start_positions', 'end_positions', 'cls_index', 'p_mask', 'is_impossible')
+    wanted = (
+        'input_ids',
+        'attention_mask',
+        'token_type_ids',
+        'start_positions',
+        'end_positions',
+        'cls_index',
+        'p_mask',
+        'is_impossible',
+    )
     if 'start_positions' not in features.column_names:
-        raise ValueError("Training features have no start_positions: make them with prepare_train_features (chapter 01).")
+        raise ValueError(
+            "Training features have no start_positions: make them with prepare_train_features (chapter 01)."
+        )
     return [c for c in wanted if c in features.column_names]
 
 # %% ../nbs/04_training.ipynb #e3156522
-def train_qa(model, tokenizer, train_features, eval_examples=None, eval_features=None, config:TrainConfig|None=None,
-             resume_from=None, callbacks=(), **overrides) -> TrainResult:
+def train_qa(
+    model,
+    tokenizer,
+    train_features,
+    eval_examples=None,
+    eval_features=None,
+    config: TrainConfig | None = None,
+    resume_from=None,
+    callbacks=(),
+    **overrides,
+) -> TrainResult:
     "Fine-tune `model` for extractive QA on `train_features`, evaluating EM/F1 on `eval_examples`/`eval_features` each epoch."
     import torch
     from accelerate import Accelerator
     from torch.utils.data import DataLoader
     from transformers import get_scheduler
+
     config = _config_from(config, overrides)
     out = Path(config.output_dir) if config.output_dir else None
-    accelerator = Accelerator(mixed_precision=resolve_mixed_precision(config.mixed_precision), gradient_accumulation_steps=config.grad_accum_steps,
-                              log_with='tensorboard' if config.tensorboard else None, project_dir=out)
-    if config.tensorboard: accelerator.init_trackers('squad_qa', config=asdict(config))
+    accelerator = Accelerator(
+        mixed_precision=resolve_mixed_precision(config.mixed_precision),
+        gradient_accumulation_steps=config.grad_accum_steps,
+        log_with='tensorboard' if config.tensorboard else None,
+        project_dir=out,
+    )
+    if config.tensorboard:
+        accelerator.init_trackers('squad_qa', config=asdict(config))
     torch.manual_seed(config.seed)
     train_features = train_features.select_columns(_training_columns(train_features))
     lengths = [len(ids) for ids in train_features['input_ids']]
     batches_per_epoch = math.ceil(len(lengths) / config.batch_size)
     total_steps = config.epochs * math.ceil(batches_per_epoch / config.grad_accum_steps)
     optimizer = torch.optim.AdamW(param_groups(model, config.weight_decay), lr=config.lr)
-    scheduler = get_scheduler('linear', optimizer, num_warmup_steps=int(config.warmup_ratio * total_steps), num_training_steps=total_steps)
-    state = {'epoch': 0, 'batches_done': 0, 'step': 0, 'history': [], 'steps': [], 'epoch_loss': [0.0, 0], 'tokens': [0, 0], 'config': asdict(config)}
+    scheduler = get_scheduler(
+        'linear',
+        optimizer,
+        num_warmup_steps=int(config.warmup_ratio * total_steps),
+        num_training_steps=total_steps,
+    )
+    state = {
+        'epoch': 0,
+        'batches_done': 0,
+        'step': 0,
+        'history': [],
+        'steps': [],
+        'epoch_loss': [0.0, 0],
+        'tokens': [0, 0],
+        'config': asdict(config),
+    }
     if resume_from is not None:
         state = load_checkpoint(resume_from, model, optimizer, scheduler)
-        changed = {k: (v, getattr(config, k)) for k, v in state['config'].items() if k in _SCHEDULE_KEYS and getattr(config, k) != v}
-        if changed: warnings.warn(f"Resuming {resume_from} with different settings {changed} (saved, now): the run will not match an uninterrupted one.")
-        print(f"Resuming from {resume_from}: epoch {state['epoch'] + 1}, after {state['batches_done']} of its batches (step {state['step']})")
+        changed = {
+            k: (v, getattr(config, k))
+            for k, v in state['config'].items()
+            if k in _SCHEDULE_KEYS and getattr(config, k) != v
+        }
+        if changed:
+            warnings.warn(
+                f"Resuming {resume_from} with different settings {changed} (saved, now): the run will not match an uninterrupted one."
+            )
+        print(
+            f"Resuming from {resume_from}: epoch {state['epoch'] + 1}, after {state['batches_done']} of its batches (step {state['step']})"
+        )
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     unwrapped = lambda: accelerator.unwrap_model(model)
-    evaluate = lambda: evaluate_qa(unwrapped(), tokenizer, eval_examples, eval_features, config.eval_batch_size, config.n_best, config.max_answer_length)
+    evaluate = lambda: evaluate_qa(
+        unwrapped(),
+        tokenizer,
+        eval_examples,
+        eval_features,
+        config.eval_batch_size,
+        config.n_best,
+        config.max_answer_length,
+    )
     last_eval, last_good = None, None
-    if config.eval_before and eval_features is not None and not state['history'] and resume_from is None:
+    if (
+        config.eval_before
+        and eval_features is not None
+        and not state['history']
+        and resume_from is None
+    ):
         last_eval = evaluate()
         state['history'].append(_history_row(0, state, last_eval, 0.0))
     rng_at_step = torch.get_rng_state()
     try:
         for epoch in range(state['epoch'], config.epochs):
             began = time.perf_counter()
-            batches = length_grouped_batches(lengths, config.batch_size, seed=config.seed * 1000 + epoch, group_by_length=config.group_by_length)
+            batches = length_grouped_batches(
+                lengths,
+                config.batch_size,
+                seed=config.seed * 1000 + epoch,
+                group_by_length=config.group_by_length,
+            )
             # a private generator: the DataLoader must not draw from the global RNG, or a resumed run's dropout would differ
-            loader = accelerator.prepare(DataLoader(train_features, batch_sampler=batches, collate_fn=QADataCollator(tokenizer),
-                                                    generator=torch.Generator().manual_seed(config.seed)))
-            loader = accelerator.skip_first_batches(loader, state['batches_done']) if state['batches_done'] else loader
+            loader = accelerator.prepare(
+                DataLoader(
+                    train_features,
+                    batch_sampler=batches,
+                    collate_fn=QADataCollator(tokenizer),
+                    generator=torch.Generator().manual_seed(config.seed),
+                )
+            )
+            loader = (
+                accelerator.skip_first_batches(loader, state['batches_done'])
+                if state['batches_done']
+                else loader
+            )
             model.train()
-            bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", initial=state['batches_done'], total=len(batches), disable=not accelerator.is_local_main_process)
-            pending = np.zeros(4)  # loss sum, batches, real tokens, padded tokens since the last optimizer step
+            bar = tqdm(
+                loader,
+                desc=f"epoch {epoch + 1}/{config.epochs}",
+                initial=state['batches_done'],
+                total=len(batches),
+                disable=not accelerator.is_local_main_process,
+            )
+            pending = np.zeros(
+                4
+            )  # loss sum, batches, real tokens, padded tokens since the last optimizer step
             for batch_index, batch in enumerate(bar, start=state['batches_done']):
                 with accelerator.accumulate(model):
                     loss = model(**model_inputs(batch, unwrapped())).loss
                     if not torch.isfinite(loss):
-                        raise FloatingPointError(f"The loss became {loss.item()} at epoch {epoch + 1}, step {state['step'] + 1}; the weights were not updated. "
-                                                 f"Last good checkpoint: {last_good or resume_from or 'none'}. Try a lower learning rate (now {config.lr}) "
-                                                 "or mixed_precision='no'.")
+                        raise FloatingPointError(
+                            f"The loss became {loss.item()} at epoch {epoch + 1}, step {state['step'] + 1}; the weights were not updated. "
+                            f"Last good checkpoint: {last_good or resume_from or 'none'}. Try a lower learning rate (now {config.lr}) "
+                            "or mixed_precision='no'."
+                        )
                     accelerator.backward(loss)
-                    if accelerator.sync_gradients: accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                    optimizer.step(); scheduler.step(); optimizer.zero_grad()
-                pending += (loss.item(), 1, int(batch['attention_mask'].sum()), batch['attention_mask'].numel())
+                    if accelerator.sync_gradients:
+                        accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad()
+                pending += (
+                    loss.item(),
+                    1,
+                    int(batch['attention_mask'].sum()),
+                    batch['attention_mask'].numel(),
+                )
                 if accelerator.sync_gradients:  # an optimizer step happened: commit what led to it
-                    state['epoch_loss'] = [state['epoch_loss'][0] + pending[0], state['epoch_loss'][1] + int(pending[1])]
-                    state['tokens'] = [state['tokens'][0] + int(pending[2]), state['tokens'][1] + int(pending[3])]
+                    state['epoch_loss'] = [
+                        state['epoch_loss'][0] + pending[0],
+                        state['epoch_loss'][1] + int(pending[1]),
+                    ]
+                    state['tokens'] = [
+                        state['tokens'][0] + int(pending[2]),
+                        state['tokens'][1] + int(pending[3]),
+                    ]
                     pending[:] = 0
                     state['batches_done'] = batch_index + 1
                     state['step'] += 1
                     state['steps'].append([state['step'], loss.item(), scheduler.get_last_lr()[0]])
                     rng_at_step = torch.get_rng_state()
-                    bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{scheduler.get_last_lr()[0]:.1e}")
-                    if config.tensorboard: accelerator.log({'train/loss': loss.item(), 'train/lr': scheduler.get_last_lr()[0]}, step=state['step'])
-                    for callback in callbacks: callback(state=state, model=unwrapped(), loss=loss.item())
-            if eval_features is not None: last_eval = evaluate()
-            state['history'].append(_history_row(epoch + 1, state, last_eval if eval_features is not None else None, time.perf_counter() - began))
-            if config.tensorboard: accelerator.log({f'eval/{k}': v for k, v in state['history'][-1].items() if isinstance(v, float)}, step=state['step'])
+                    bar.set_postfix(
+                        loss=f"{loss.item():.3f}", lr=f"{scheduler.get_last_lr()[0]:.1e}"
+                    )
+                    if config.tensorboard:
+                        accelerator.log(
+                            {'train/loss': loss.item(), 'train/lr': scheduler.get_last_lr()[0]},
+                            step=state['step'],
+                        )
+                    for callback in callbacks:
+                        callback(state=state, model=unwrapped(), loss=loss.item())
+            if eval_features is not None:
+                last_eval = evaluate()
+            state['history'].append(
+                _history_row(
+                    epoch + 1,
+                    state,
+                    last_eval if eval_features is not None else None,
+                    time.perf_counter() - began,
+                )
+            )
+            if config.tensorboard:
+                accelerator.log(
+                    {
+                        f'eval/{k}': v
+                        for k, v in state['history'][-1].items()
+                        if isinstance(v, float)
+                    },
+                    step=state['step'],
+                )
             state.update(epoch=epoch + 1, batches_done=0, epoch_loss=[0.0, 0], tokens=[0, 0])
             rng_at_step = torch.get_rng_state()
             if out is not None and accelerator.is_main_process:
-                last_good = save_checkpoint(out/f'checkpoint-epoch{epoch + 1}', unwrapped(), tokenizer, optimizer, scheduler, state)
+                last_good = save_checkpoint(
+                    out / f'checkpoint-epoch{epoch + 1}',
+                    unwrapped(),
+                    tokenizer,
+                    optimizer,
+                    scheduler,
+                    state,
+                )
     except KeyboardInterrupt:
-        if out is None or not accelerator.is_main_process: raise
-        saved = save_checkpoint(out/'checkpoint-interrupted', unwrapped(), tokenizer, optimizer, scheduler, state, rng_state=rng_at_step)
-        print(f"\nInterrupted at epoch {state['epoch'] + 1}, step {state['step']}. Saved {saved}.\n"
-              f"Resume with train_qa(..., resume_from='{saved}') or: squad-qa train ... --resume {saved}")
+        if out is None or not accelerator.is_main_process:
+            raise
+        saved = save_checkpoint(
+            out / 'checkpoint-interrupted',
+            unwrapped(),
+            tokenizer,
+            optimizer,
+            scheduler,
+            state,
+            rng_state=rng_at_step,
+        )
+        print(
+            f"\nInterrupted at epoch {state['epoch'] + 1}, step {state['step']}. Saved {saved}.\n"
+            f"Resume with train_qa(..., resume_from='{saved}') or: squad-qa train ... --resume {saved}"
+        )
         return _result(unwrapped(), state, out, last_eval, interrupted=True)
     finally:
-        if config.tensorboard: accelerator.end_training()
+        if config.tensorboard:
+            accelerator.end_training()
     result = _result(unwrapped(), state, out, last_eval)
-    if out is not None and accelerator.is_main_process: _save_outputs(result, tokenizer)
+    if out is not None and accelerator.is_main_process:
+        _save_outputs(result, tokenizer)
     return result
 
 # %% ../nbs/04_training.ipynb #694f410e
-def _history_row(epoch:int, state:dict, evaluation:dict|None, seconds:float) -> dict:
+def _history_row(epoch: int, state: dict, evaluation: dict | None, seconds: float) -> dict:
     loss_sum, batches = state['epoch_loss']
-    row = {'epoch': epoch, 'step': state['step'], 'train_loss': loss_sum / batches if batches else float('nan'),
-           'eval_loss': float('nan'), 'exact': float('nan'), 'f1': float('nan'), 'seconds': seconds,
-           'tokens': state['tokens'][1], 'real_tokens': state['tokens'][0]}
+    row = {
+        'epoch': epoch,
+        'step': state['step'],
+        'train_loss': loss_sum / batches if batches else float('nan'),
+        'eval_loss': float('nan'),
+        'exact': float('nan'),
+        'f1': float('nan'),
+        'seconds': seconds,
+        'tokens': state['tokens'][1],
+        'real_tokens': state['tokens'][0],
+    }
     if evaluation is not None:
         metrics = evaluation['metrics']
-        row.update(eval_loss=evaluation['loss'] if evaluation['loss'] is not None else float('nan'), f1=metrics['f1'],
-                   exact=metrics['exact'] if 'exact' in metrics else metrics['exact_match'])  # v1.1 calls it exact_match
+        row.update(
+            eval_loss=evaluation['loss'] if evaluation['loss'] is not None else float('nan'),
+            f1=metrics['f1'],
+            exact=metrics['exact'] if 'exact' in metrics else metrics['exact_match'],
+        )  # v1.1 calls it exact_match
         row.update({k: metrics[k] for k in ('HasAns_f1', 'NoAns_f1') if k in metrics})
     return row
 
-def _result(model, state:dict, out, last_eval, interrupted:bool=False) -> TrainResult:
+
+def _result(model, state: dict, out, last_eval, interrupted: bool = False) -> TrainResult:
     steps = pd.DataFrame(state['steps'], columns=['step', 'loss', 'lr'])
     return TrainResult(model, pd.DataFrame(state['history']), steps, out, last_eval, interrupted)
 
 # %% ../nbs/04_training.ipynb #8c0ef3bf
-def plot_history(result:TrainResult, smooth:int=20):
+def plot_history(result: TrainResult, smooth: int = 20):
     "Two panels: training loss per step (and its running mean) with validation loss per epoch; EM and F1 per epoch."
     import matplotlib.pyplot as plt
+
     history, steps = result.history, result.steps
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.5))
     if len(steps):
         left.plot(steps['step'], steps['loss'], color='#b0bec5', lw=0.8, label='train loss (step)')
-        left.plot(steps['step'], steps['loss'].rolling(smooth, min_periods=1).mean(), color='#1565c0', label=f'train loss ({smooth}-step mean)')
+        left.plot(
+            steps['step'],
+            steps['loss'].rolling(smooth, min_periods=1).mean(),
+            color='#1565c0',
+            label=f'train loss ({smooth}-step mean)',
+        )
     if len(history) and history['eval_loss'].notna().any():
-        left.plot(history['step'], history['eval_loss'], 'o-', color='#d32f2f', label='validation loss')
-    left.set_xlabel('optimizer step'); left.set_ylabel('loss'); left.legend()
+        left.plot(
+            history['step'], history['eval_loss'], 'o-', color='#d32f2f', label='validation loss'
+        )
+    left.set_xlabel('optimizer step')
+    left.set_ylabel('loss')
+    left.legend()
     if len(history) and history['f1'].notna().any():
-        right.plot(history['epoch'], history['exact'], 'o-', label='EM'); right.plot(history['epoch'], history['f1'], 's-', label='F1')
+        right.plot(history['epoch'], history['exact'], 'o-', label='EM')
+        right.plot(history['epoch'], history['f1'], 's-', label='F1')
         for column, style in (('HasAns_f1', ':'), ('NoAns_f1', '--')):
-            if column in history: right.plot(history['epoch'], history[column], style, label=column)
-        right.set_ylim(0, 100); right.legend()
-    right.set_xlabel('epoch'); right.set_ylabel('score')
+            if column in history:
+                right.plot(history['epoch'], history[column], style, label=column)
+        right.set_ylim(0, 100)
+        right.legend()
+    right.set_xlabel('epoch')
+    right.set_ylabel('score')
     fig.tight_layout()
     return fig
 
-def _save_outputs(result:TrainResult, tokenizer):
+
+def _save_outputs(result: TrainResult, tokenizer):
     import matplotlib.pyplot as plt
-    result.model.save_pretrained(result.output_dir/'model')
-    tokenizer.save_pretrained(result.output_dir/'model')
-    result.history.to_csv(result.output_dir/'history.csv', index=False)
-    result.steps.to_csv(result.output_dir/'steps.csv', index=False)
+
+    result.model.save_pretrained(result.output_dir / 'model')
+    tokenizer.save_pretrained(result.output_dir / 'model')
+    result.history.to_csv(result.output_dir / 'history.csv', index=False)
+    result.steps.to_csv(result.output_dir / 'steps.csv', index=False)
     fig = plot_history(result)
-    fig.savefig(result.output_dir/'curves.png', dpi=110)
+    fig.savefig(result.output_dir / 'curves.png', dpi=110)
     plt.close(fig)
 
 # %% ../nbs/04_training.ipynb #9190d9d1
-def qa_trainer(model, tokenizer, train_features, config:TrainConfig|None=None, output_dir=None, **overrides):
+def qa_trainer(
+    model,
+    tokenizer,
+    train_features,
+    config: TrainConfig | None = None,
+    output_dir=None,
+    **overrides,
+):
     "A `transformers.Trainer` with the same features, collator and settings as `train_qa` (checkpoints each epoch in `output_dir`)."
     import inspect
     from transformers import Trainer, TrainingArguments
+
     config = _config_from(config, overrides)
     precision = resolve_mixed_precision(config.mixed_precision)
-    accepted = inspect.signature(TrainingArguments.__init__).parameters  # transformers 5 renamed two settings; Colab may have 4.x
-    version_specific = {**({'train_sampling_strategy': 'group_by_length' if config.group_by_length else 'random'} if 'train_sampling_strategy' in accepted
-                           else {'group_by_length': config.group_by_length}),
-                        **({'warmup_ratio': config.warmup_ratio} if 'warmup_ratio' in accepted else {'warmup_steps': config.warmup_ratio})}
-    args = TrainingArguments(output_dir=str(output_dir or config.output_dir or 'trainer_output'), num_train_epochs=config.epochs,
-                             learning_rate=config.lr, per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.eval_batch_size,
-                             gradient_accumulation_steps=config.grad_accum_steps, weight_decay=config.weight_decay, lr_scheduler_type='linear',
-                             max_grad_norm=config.max_grad_norm, **version_specific,
-                             bf16=precision == 'bf16', fp16=precision == 'fp16', seed=config.seed, save_strategy='epoch',
-                             logging_steps=10, report_to='tensorboard' if config.tensorboard else 'none', disable_tqdm=False)
-    return Trainer(model=model, args=args, train_dataset=train_features.select_columns(_training_columns(train_features)),
-                   data_collator=QADataCollator(tokenizer), processing_class=tokenizer)
+    accepted = inspect.signature(
+        TrainingArguments.__init__
+    ).parameters  # transformers 5 renamed two settings; Colab may have 4.x
+    version_specific = {
+        **(
+            {'train_sampling_strategy': 'group_by_length' if config.group_by_length else 'random'}
+            if 'train_sampling_strategy' in accepted
+            else {'group_by_length': config.group_by_length}
+        ),
+        **(
+            {'warmup_ratio': config.warmup_ratio}
+            if 'warmup_ratio' in accepted
+            else {'warmup_steps': config.warmup_ratio}
+        ),
+    }
+    args = TrainingArguments(
+        output_dir=str(output_dir or config.output_dir or 'trainer_output'),
+        num_train_epochs=config.epochs,
+        learning_rate=config.lr,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        gradient_accumulation_steps=config.grad_accum_steps,
+        weight_decay=config.weight_decay,
+        lr_scheduler_type='linear',
+        max_grad_norm=config.max_grad_norm,
+        **version_specific,
+        bf16=precision == 'bf16',
+        fp16=precision == 'fp16',
+        seed=config.seed,
+        save_strategy='epoch',
+        logging_steps=10,
+        report_to='tensorboard' if config.tensorboard else 'none',
+        disable_tqdm=False,
+    )
+    return Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_features.select_columns(_training_columns(train_features)),
+        data_collator=QADataCollator(tokenizer),
+        processing_class=tokenizer,
+    )
 
-def trainer_evaluate(trainer, examples, features, n_best:int=20, max_answer_length:int=30, version_2_with_negative:bool|None=None) -> dict:
+
+def trainer_evaluate(
+    trainer,
+    examples,
+    features,
+    n_best: int = 20,
+    max_answer_length: int = 30,
+    version_2_with_negative: bool | None = None,
+) -> dict:
     "EM/F1 of a `Trainer`'s model: `Trainer.predict` on the features, then chapter 03's postprocessing and metrics."
     if trainer.processing_class.padding_side == 'left':
-        raise ValueError("Trainer.predict pads logits on the right across batches, which misplaces left-padded (XLNet) positions; "
-                         "evaluate with evaluate_qa(trainer.model, ...) instead.")
+        raise ValueError(
+            "Trainer.predict pads logits on the right across batches, which misplaces left-padded (XLNet) positions; "
+            "evaluate with evaluate_qa(trainer.model, ...) instead."
+        )
     v2 = has_unanswerable(examples) if version_2_with_negative is None else version_2_with_negative
-    output = trainer.predict(features.remove_columns([c for c in _NOT_MODEL_INPUTS if c in features.column_names]))
+    output = trainer.predict(
+        features.remove_columns([c for c in _NOT_MODEL_INPUTS if c in features.column_names])
+    )
     start_logits, end_logits = output.predictions[:2]
-    predictions = postprocess_predictions(examples, features, start_logits, end_logits, n_best, max_answer_length, version_2_with_negative=v2)
-    return {'metrics': squad_metrics(predictions, examples.to_list(), version_2_with_negative=v2), 'predictions': predictions}
+    predictions = postprocess_predictions(
+        examples,
+        features,
+        start_logits,
+        end_logits,
+        n_best,
+        max_answer_length,
+        version_2_with_negative=v2,
+    )
+    return {
+        'metrics': squad_metrics(predictions, examples.to_list(), version_2_with_negative=v2),
+        'predictions': predictions,
+    }
 
 # %% ../nbs/04_training.ipynb #0d0e2a6b
-def qa_features(examples, tokenizer, max_length:int=384, stride:int=128, train:bool=False, labels:bool=True):
+def qa_features(
+    examples,
+    tokenizer,
+    max_length: int = 384,
+    stride: int = 128,
+    train: bool = False,
+    labels: bool = True,
+):
     "Training (`train=True`) or validation features of `examples` with chapter 01's functions, keeping no example columns."
-    fn, kwargs = (prepare_train_features, {}) if train else (prepare_validation_features, {'labels': labels})
-    return examples.map(fn, batched=True, remove_columns=examples.column_names, desc='train features' if train else 'validation features',
-                        fn_kwargs=dict(tokenizer=tokenizer, max_length=max_length, stride=stride, **kwargs))
+    fn, kwargs = (
+        (prepare_train_features, {}) if train else (prepare_validation_features, {'labels': labels})
+    )
+    return examples.map(
+        fn,
+        batched=True,
+        remove_columns=examples.column_names,
+        desc='train features' if train else 'validation features',
+        fn_kwargs=dict(tokenizer=tokenizer, max_length=max_length, stride=stride, **kwargs),
+    )
 
-def answer_questions(model, tokenizer, questions:list[str], contexts:list[str], max_length:int=384, stride:int=128,
-                     version_2_with_negative:bool=False) -> list[dict]:
+
+def answer_questions(
+    model,
+    tokenizer,
+    questions: list[str],
+    contexts: list[str],
+    max_length: int = 384,
+    stride: int = 128,
+    version_2_with_negative: bool = False,
+) -> list[dict]:
     "Answer each question from its context (windows, postprocessing); one chapter 03 record per question."
     from datasets import Dataset
-    examples = Dataset.from_dict({'id': [str(i) for i in range(len(questions))], 'question': list(questions), 'context': list(contexts)})
+
+    examples = Dataset.from_dict(
+        {
+            'id': [str(i) for i in range(len(questions))],
+            'question': list(questions),
+            'context': list(contexts),
+        }
+    )
     features = qa_features(examples, tokenizer, max_length, stride, labels=False)
     starts, ends, _ = predict_logits(model, features, tokenizer)
-    return postprocess_predictions(examples, features, starts, ends, version_2_with_negative=version_2_with_negative)
+    return postprocess_predictions(
+        examples, features, starts, ends, version_2_with_negative=version_2_with_negative
+    )
 
-def highlight_terminal(context:str, start:int|None, end:int|None, width:int=100, around:int=160) -> str:
+
+def highlight_terminal(
+    context: str, start: int | None, end: int | None, width: int = 100, around: int = 160
+) -> str:
     "The context around `[start, end)` with that span in bold black on yellow (ANSI), wrapped to `width`."
-    if start is None: return textwrap.fill(context[:2 * around] + ('...' if len(context) > 2 * around else ''), width)
+    if start is None:
+        return textwrap.fill(
+            context[: 2 * around] + ('...' if len(context) > 2 * around else ''), width
+        )
     left, right = max(0, start - around), min(len(context), end + around)
-    marker_start, marker_end = '\x00', '\x01'  # wrap first, then colour, so escape codes do not count as width
-    text = ('...' if left else '') + context[left:start] + marker_start + context[start:end] + marker_end + context[end:right] + ('...' if right < len(context) else '')
-    return textwrap.fill(text, width).replace(marker_start, '\x1b[1;30;43m').replace(marker_end, '\x1b[0m')
+    marker_start, marker_end = (
+        '\x00',
+        '\x01',
+    )  # wrap first, then colour, so escape codes do not count as width
+    text = (
+        ('...' if left else '')
+        + context[left:start]
+        + marker_start
+        + context[start:end]
+        + marker_end
+        + context[end:right]
+        + ('...' if right < len(context) else '')
+    )
+    return (
+        textwrap.fill(text, width)
+        .replace(marker_start, '\x1b[1;30;43m')
+        .replace(marker_end, '\x1b[0m')
+    )
 
 # %% ../nbs/04_training.ipynb #0bdd9637
-def demo(output_dir='squad_qa_demo', train_questions:int=2000, eval_questions:int=300, epochs:int=2, lr:float=1e-4,
-         batch_size:int=16, max_length:int=192, stride:int=64, seed:int=0) -> TrainResult:
+def demo(
+    output_dir='squad_qa_demo',
+    train_questions: int = 2000,
+    eval_questions: int = 300,
+    epochs: int = 2,
+    lr: float = 1e-4,
+    batch_size: int = 16,
+    max_length: int = 192,
+    stride: int = 64,
+    seed: int = 0,
+) -> TrainResult:
     "Offline tour: fine-tune the embedded MiniLM on the embedded toy data, print EM/F1 before and after, answer a few questions."
     began = time.perf_counter()
     model, tokenizer = load_qa_model()
     train, dev = toy_squad('train'), toy_squad('validation')
     train = train.select(range(min(train_questions, len(train))))
     dev = dev.select(range(min(eval_questions, len(dev))))
-    print(f"Model: MiniLM-L6-H384 (embedded, {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters). "
-          f"Data: {len(train):,} toy training questions, {len(dev):,} validation questions (SQuAD v2 format).")
+    print(
+        f"Model: MiniLM-L6-H384 (embedded, {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters). "
+        f"Data: {len(train):,} toy training questions, {len(dev):,} validation questions (SQuAD v2 format)."
+    )
     train_features = qa_features(train, tokenizer, max_length, stride, train=True)
     dev_features = qa_features(dev, tokenizer, max_length, stride)
-    result = train_qa(model, tokenizer, train_features, dev, dev_features, TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                                                                                        eval_before=True, output_dir=str(output_dir)))
-    table = result.history.set_index('epoch')[['exact', 'f1', 'HasAns_f1', 'NoAns_f1', 'eval_loss']].round(1)
-    print('\nEM/F1 on the validation questions (epoch 0 = before fine-tuning):\n' + table.to_string())
+    result = train_qa(
+        model,
+        tokenizer,
+        train_features,
+        dev,
+        dev_features,
+        TrainConfig(
+            epochs=epochs,
+            lr=lr,
+            batch_size=batch_size,
+            seed=seed,
+            eval_before=True,
+            output_dir=str(output_dir),
+        ),
+    )
+    table = result.history.set_index('epoch')[
+        ['exact', 'f1', 'HasAns_f1', 'NoAns_f1', 'eval_loss']
+    ].round(1)
+    print(
+        '\nEM/F1 on the validation questions (epoch 0 = before fine-tuning):\n' + table.to_string()
+    )
     print('\nA few answers:')
     for i, prediction in zip(range(3), result.last_eval['predictions']):
-        print(f"\nQ: {dev[i]['question']}\nA: {prediction['prediction_text'] or '(no answer)'}   gold: {(dev[i]['answers']['text'] or ['(no answer)'])[0]}")
-        print(textwrap.indent(highlight_terminal(dev[i]['context'], prediction['start'], prediction['end']), '   '))
-    print(f"\nSaved the model to {Path(output_dir)/'model'} and the curves to {Path(output_dir)/'curves.png'}. "
-          f"Total time {time.perf_counter() - began:.0f} s.")
+        print(
+            f"\nQ: {dev[i]['question']}\nA: {prediction['prediction_text'] or '(no answer)'}   gold: {(dev[i]['answers']['text'] or ['(no answer)'])[0]}"
+        )
+        print(
+            textwrap.indent(
+                highlight_terminal(dev[i]['context'], prediction['start'], prediction['end']), '   '
+            )
+        )
+    print(
+        f"\nSaved the model to {Path(output_dir) / 'model'} and the curves to {Path(output_dir) / 'curves.png'}. "
+        f"Total time {time.perf_counter() - began:.0f} s."
+    )
     return result
 
 # %% ../nbs/04_training.ipynb #dadbe0f2
-def _load_split(source:str, split:str):
+def _load_split(source: str, split: str):
     "The `split` of a Hub name or of the embedded toy data; a file or URL is read whole."
-    if source == 'toy': return toy_squad(split)
-    return load_squad(source, split=split) if source in ('squad', 'squad_v2') else load_squad(source)
+    if source == 'toy':
+        return toy_squad(split)
+    return (
+        load_squad(source, split=split) if source in ('squad', 'squad_v2') else load_squad(source)
+    )
+
 
 def _add_window_args(parser):
-    parser.add_argument('--max-length', type=int, default=384, help='tokens per window (default 384)')
-    parser.add_argument('--stride', type=int, default=128, help='tokens shared by consecutive windows (default 128)')
+    parser.add_argument(
+        '--max-length', type=int, default=384, help='tokens per window (default 384)'
+    )
+    parser.add_argument(
+        '--stride', type=int, default=128, help='tokens shared by consecutive windows (default 128)'
+    )
+
 
 def build_parser() -> argparse.ArgumentParser:
     "The `squad-qa` command's parser: subcommands demo, train, evaluate and answer."
-    parser = argparse.ArgumentParser(prog='squad-qa', description='Extractive question answering on SQuAD: train, evaluate, answer.')
+    parser = argparse.ArgumentParser(
+        prog='squad-qa',
+        description='Extractive question answering on SQuAD: train, evaluate, answer.',
+    )
     commands = parser.add_subparsers(dest='command', required=True)
-    demo_ = commands.add_parser('demo', help='offline tour: fine-tune the embedded MiniLM on the embedded toy data (<10 min on 2 CPU cores)',
-                                description='Fine-tune the embedded MiniLM on the embedded toy data; print EM/F1 before and after and a few answers.')
-    demo_.add_argument('--output-dir', default='squad_qa_demo', help='where the model, history and curves.png go (default ./squad_qa_demo)')
-    demo_.add_argument('--train-questions', type=int, default=2000); demo_.add_argument('--eval-questions', type=int, default=300)
+    demo_ = commands.add_parser(
+        'demo',
+        help='offline tour: fine-tune the embedded MiniLM on the embedded toy data (<10 min on 2 CPU cores)',
+        description='Fine-tune the embedded MiniLM on the embedded toy data; print EM/F1 before and after and a few answers.',
+    )
+    demo_.add_argument(
+        '--output-dir',
+        default='squad_qa_demo',
+        help='where the model, history and curves.png go (default ./squad_qa_demo)',
+    )
+    demo_.add_argument('--train-questions', type=int, default=2000)
+    demo_.add_argument('--eval-questions', type=int, default=300)
     demo_.add_argument('--epochs', type=int, default=2)
-    train = commands.add_parser('train', help='fine-tune a model', description='Fine-tune a model for extractive QA with the training loop of chapter 04.')
-    train.add_argument('--model', default=None, help='Hub name or local folder (default: distilbert-base-uncased if the Hub is reachable, else the embedded MiniLM)')
-    train.add_argument('--data', default='toy', help="training data: a SQuAD JSON file or URL, a Hub name ('squad', 'squad_v2'), or 'toy' (default)")
-    train.add_argument('--eval-data', default=None, help="validation data (default: the validation split of a Hub name or of 'toy'; none for a file)")
-    train.add_argument('--max-train-questions', type=int, default=None); train.add_argument('--max-eval-questions', type=int, default=None)
+    train = commands.add_parser(
+        'train',
+        help='fine-tune a model',
+        description='Fine-tune a model for extractive QA with the training loop of chapter 04.',
+    )
+    train.add_argument(
+        '--model',
+        default=None,
+        help='Hub name or local folder (default: distilbert-base-uncased if the Hub is reachable, else the embedded MiniLM)',
+    )
+    train.add_argument(
+        '--data',
+        default='toy',
+        help="training data: a SQuAD JSON file or URL, a Hub name ('squad', 'squad_v2'), or 'toy' (default)",
+    )
+    train.add_argument(
+        '--eval-data',
+        default=None,
+        help="validation data (default: the validation split of a Hub name or of 'toy'; none for a file)",
+    )
+    train.add_argument('--max-train-questions', type=int, default=None)
+    train.add_argument('--max-eval-questions', type=int, default=None)
     train.add_argument('--epochs', type=int, default=2)
-    train.add_argument('--lr', type=float, default=None, help='learning rate (default 3e-5, or 1e-4 for the small embedded MiniLM)')
-    train.add_argument('--batch-size', type=int, default=16); train.add_argument('--grad-accum-steps', type=int, default=1)
+    train.add_argument(
+        '--lr',
+        type=float,
+        default=None,
+        help='learning rate (default 3e-5, or 1e-4 for the small embedded MiniLM)',
+    )
+    train.add_argument('--batch-size', type=int, default=16)
+    train.add_argument('--grad-accum-steps', type=int, default=1)
     train.add_argument('--mixed-precision', default='auto', choices=['auto', 'no', 'fp16', 'bf16'])
-    train.add_argument('--no-group-by-length', action='store_true', help='do not batch features of similar length together')
-    train.add_argument('--seed', type=int, default=42); train.add_argument('--tensorboard', action='store_true')
-    train.add_argument('--output-dir', default='squad_qa_model', help='checkpoints, final model, history (default ./squad_qa_model)')
-    train.add_argument('--resume', default=None, help='checkpoint folder to resume from (checkpoint-epochN or checkpoint-interrupted)')
+    train.add_argument(
+        '--no-group-by-length',
+        action='store_true',
+        help='do not batch features of similar length together',
+    )
+    train.add_argument('--seed', type=int, default=42)
+    train.add_argument('--tensorboard', action='store_true')
+    train.add_argument(
+        '--output-dir',
+        default='squad_qa_model',
+        help='checkpoints, final model, history (default ./squad_qa_model)',
+    )
+    train.add_argument(
+        '--resume',
+        default=None,
+        help='checkpoint folder to resume from (checkpoint-epochN or checkpoint-interrupted)',
+    )
     _add_window_args(train)
-    evaluate = commands.add_parser('evaluate', help='EM/F1 of a model; writes the official prediction files',
-                                   description='Evaluate a model and write predictions.json (and na_probs.json for SQuAD v2).')
-    evaluate.add_argument('--model', default=None, help='local folder or Hub name (default: the embedded MiniLM, whose QA head is untrained)')
-    evaluate.add_argument('--data', default='toy', help="a SQuAD JSON file or URL, a Hub name, or 'toy' (default; its validation split)")
-    evaluate.add_argument('--max-questions', type=int, default=None); evaluate.add_argument('--batch-size', type=int, default=64)
-    evaluate.add_argument('--output-dir', default='.', help='where predictions.json and na_probs.json go (default .)')
+    evaluate = commands.add_parser(
+        'evaluate',
+        help='EM/F1 of a model; writes the official prediction files',
+        description='Evaluate a model and write predictions.json (and na_probs.json for SQuAD v2).',
+    )
+    evaluate.add_argument(
+        '--model',
+        default=None,
+        help='local folder or Hub name (default: the embedded MiniLM, whose QA head is untrained)',
+    )
+    evaluate.add_argument(
+        '--data',
+        default='toy',
+        help="a SQuAD JSON file or URL, a Hub name, or 'toy' (default; its validation split)",
+    )
+    evaluate.add_argument('--max-questions', type=int, default=None)
+    evaluate.add_argument('--batch-size', type=int, default=64)
+    evaluate.add_argument(
+        '--output-dir', default='.', help='where predictions.json and na_probs.json go (default .)'
+    )
     _add_window_args(evaluate)
-    answer = commands.add_parser('answer', help='answer a question about a context', description='Answer a question from a context given inline or in a file.')
-    answer.add_argument('--model', default=None, help='local folder or Hub name (default: the embedded MiniLM, whose QA head is untrained)')
+    answer = commands.add_parser(
+        'answer',
+        help='answer a question about a context',
+        description='Answer a question from a context given inline or in a file.',
+    )
+    answer.add_argument(
+        '--model',
+        default=None,
+        help='local folder or Hub name (default: the embedded MiniLM, whose QA head is untrained)',
+    )
     answer.add_argument('--question', required=True)
     source = answer.add_mutually_exclusive_group(required=True)
-    source.add_argument('--context'); source.add_argument('--context-file', help='a UTF-8 text file holding the context')
-    answer.add_argument('--allow-no-answer', action='store_true', help="SQuAD v2 style: answer '' when no answer beats the null score")
+    source.add_argument('--context')
+    source.add_argument('--context-file', help='a UTF-8 text file holding the context')
+    answer.add_argument(
+        '--allow-no-answer',
+        action='store_true',
+        help="SQuAD v2 style: answer '' when no answer beats the null score",
+    )
     _add_window_args(answer)
     return parser
 
@@ -555,45 +1297,119 @@ def _train_command(args):
     model, tokenizer = load_qa_model(model_name)
     lr = args.lr or (1e-4 if Path(model_name) == embedded_model_dir() else 3e-5)
     train = _load_split(args.data, 'train')
-    eval_source = args.eval_data or (args.data if args.data in ('toy', 'squad', 'squad_v2') else None)
+    eval_source = args.eval_data or (
+        args.data if args.data in ('toy', 'squad', 'squad_v2') else None
+    )
     dev = _load_split(eval_source, 'validation') if eval_source else None
-    if args.max_train_questions: train = train.select(range(min(args.max_train_questions, len(train))))
-    if dev is not None and args.max_eval_questions: dev = dev.select(range(min(args.max_eval_questions, len(dev))))
-    config = TrainConfig(epochs=args.epochs, lr=lr, batch_size=args.batch_size, grad_accum_steps=args.grad_accum_steps,
-                         mixed_precision=args.mixed_precision, group_by_length=not args.no_group_by_length, seed=args.seed,
-                         tensorboard=args.tensorboard, output_dir=args.output_dir)
-    result = train_qa(model, tokenizer, qa_features(train, tokenizer, args.max_length, args.stride, train=True), dev,
-                      None if dev is None else qa_features(dev, tokenizer, args.max_length, args.stride), config, resume_from=args.resume)
+    if args.max_train_questions:
+        train = train.select(range(min(args.max_train_questions, len(train))))
+    if dev is not None and args.max_eval_questions:
+        dev = dev.select(range(min(args.max_eval_questions, len(dev))))
+    config = TrainConfig(
+        epochs=args.epochs,
+        lr=lr,
+        batch_size=args.batch_size,
+        grad_accum_steps=args.grad_accum_steps,
+        mixed_precision=args.mixed_precision,
+        group_by_length=not args.no_group_by_length,
+        seed=args.seed,
+        tensorboard=args.tensorboard,
+        output_dir=args.output_dir,
+    )
+    result = train_qa(
+        model,
+        tokenizer,
+        qa_features(train, tokenizer, args.max_length, args.stride, train=True),
+        dev,
+        None if dev is None else qa_features(dev, tokenizer, args.max_length, args.stride),
+        config,
+        resume_from=args.resume,
+    )
     print(result.history.round(2).to_string(index=False))
-    if not result.interrupted: print(f"Saved the model to {Path(args.output_dir)/'model'}")
+    if not result.interrupted:
+        print(f"Saved the model to {Path(args.output_dir) / 'model'}")
+
 
 def _evaluate_command(args):
     model, tokenizer = load_qa_model(args.model)
     examples = _load_split(args.data, 'validation')
-    if args.max_questions: examples = examples.select(range(min(args.max_questions, len(examples))))
-    evaluation = evaluate_qa(model, tokenizer, examples, qa_features(examples, tokenizer, args.max_length, args.stride), args.batch_size)
+    if args.max_questions:
+        examples = examples.select(range(min(args.max_questions, len(examples))))
+    evaluation = evaluate_qa(
+        model,
+        tokenizer,
+        examples,
+        qa_features(examples, tokenizer, args.max_length, args.stride),
+        args.batch_size,
+    )
     v2 = has_unanswerable(examples)
     Path(args.output_dir).mkdir(parents=True, exist_ok=True)
-    written = [Path(args.output_dir)/'predictions.json'] + ([Path(args.output_dir)/'na_probs.json'] if v2 else [])
+    written = [Path(args.output_dir) / 'predictions.json'] + (
+        [Path(args.output_dir) / 'na_probs.json'] if v2 else []
+    )
     write_prediction_files(evaluation['predictions'], *written)
-    print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in evaluation['metrics'].items()}, indent=1))
+    print(
+        json.dumps(
+            {
+                k: round(v, 3) if isinstance(v, float) else v
+                for k, v in evaluation['metrics'].items()
+            },
+            indent=1,
+        )
+    )
     print(f"Wrote {' and '.join(map(str, written))}")
 
+
 def _answer_command(args):
-    context = Path(args.context_file).read_text(encoding='utf-8') if args.context_file else args.context
+    context = (
+        Path(args.context_file).read_text(encoding='utf-8') if args.context_file else args.context
+    )
     model, tokenizer = load_qa_model(args.model)
-    if args.model is None: print("Note: the embedded MiniLM's QA head is untrained; pass --model with a fine-tuned folder (e.g. squad_qa_demo/model).")
-    record = answer_questions(model, tokenizer, [args.question], [context], args.max_length, args.stride, args.allow_no_answer)[0]
-    print(f"Answer: {record['prediction_text'] or '(no answer)'}   (score {record['score']:.2f}, characters {record['start']}-{record['end']})")
+    if args.model is None:
+        print(
+            "Note: the embedded MiniLM's QA head is untrained; pass --model with a fine-tuned folder (e.g. squad_qa_demo/model)."
+        )
+    record = answer_questions(
+        model,
+        tokenizer,
+        [args.question],
+        [context],
+        args.max_length,
+        args.stride,
+        args.allow_no_answer,
+    )[0]
+    print(
+        f"Answer: {record['prediction_text'] or '(no answer)'}   (score {record['score']:.2f}, characters {record['start']}-{record['end']})"
+    )
     print(highlight_terminal(context, record['start'], record['end']))
+
 
 def main(argv=None):
     "Entry point of the `squad-qa` console script."
     from squad_qa.data import AnswerNotFoundError, SquadFormatError
+
     args = build_parser().parse_args(argv)
-    commands = {'demo': lambda a: demo(a.output_dir, train_questions=a.train_questions, eval_questions=a.eval_questions, epochs=a.epochs),
-                'train': _train_command, 'evaluate': _evaluate_command, 'answer': _answer_command}
-    try: commands[args.command](args)
-    except (FileNotFoundError, OSError, ConnectionError, SquadFormatError, AnswerNotFoundError, FloatingPointError, ValueError) as err:
+    commands = {
+        'demo': lambda a: demo(
+            a.output_dir,
+            train_questions=a.train_questions,
+            eval_questions=a.eval_questions,
+            epochs=a.epochs,
+        ),
+        'train': _train_command,
+        'evaluate': _evaluate_command,
+        'answer': _answer_command,
+    }
+    try:
+        commands[args.command](args)
+    except (
+        FileNotFoundError,
+        OSError,
+        ConnectionError,
+        SquadFormatError,
+        AnswerNotFoundError,
+        FloatingPointError,
+        ValueError,
+    ) as err:
         print(f"squad-qa {args.command}: error: {err}", file=sys.stderr)
         sys.exit(2)

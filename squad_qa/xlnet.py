@@ -11,18 +11,27 @@ import numpy as np
 __all__ = ['model_inputs', 'unpad_beam_outputs']
 
 # %% ../nbs/02_xlnet.ipynb #20ab5e1f
-def model_inputs(batch:dict, model) -> dict:
+def model_inputs(batch: dict, model) -> dict:
     "The entries of a collated batch that `model.forward` accepts (the simple head has no `cls_index`/`p_mask`/`is_impossible`)."
     import inspect
+
     accepted = inspect.signature(model.forward).parameters
     return {k: v for k, v in batch.items() if k in accepted}
 
 # %% ../nbs/02_xlnet.ipynb #30fcf0dd
-def unpad_beam_outputs(outputs, attention_mask, padding_side:str='left') -> dict:
+def unpad_beam_outputs(outputs, attention_mask, padding_side: str = 'left') -> dict:
     "The beam head's outputs as NumPy arrays with positions shifted to each feature's own token indices."
     to_np = lambda t: t.detach().float().cpu().numpy() if hasattr(t, 'detach') else np.asarray(t)
     mask = to_np(attention_mask)
-    pad = (mask.shape[1] - mask.sum(1)).astype(np.int64) if padding_side == 'left' else np.zeros(len(mask), dtype=np.int64)
-    return {'start_top_log_probs': to_np(outputs['start_top_log_probs']), 'start_top_index': to_np(outputs['start_top_index']).astype(np.int64) - pad[:, None],
-            'end_top_log_probs': to_np(outputs['end_top_log_probs']), 'end_top_index': to_np(outputs['end_top_index']).astype(np.int64) - pad[:, None],
-            'cls_logits': to_np(outputs['cls_logits'])}
+    pad = (
+        (mask.shape[1] - mask.sum(1)).astype(np.int64)
+        if padding_side == 'left'
+        else np.zeros(len(mask), dtype=np.int64)
+    )
+    return {
+        'start_top_log_probs': to_np(outputs['start_top_log_probs']),
+        'start_top_index': to_np(outputs['start_top_index']).astype(np.int64) - pad[:, None],
+        'end_top_log_probs': to_np(outputs['end_top_log_probs']),
+        'end_top_index': to_np(outputs['end_top_index']).astype(np.int64) - pad[:, None],
+        'cls_logits': to_np(outputs['cls_logits']),
+    }

@@ -1,10 +1,11 @@
 "Shared fixtures: the reference folder `../shared` (real SQuAD data and tokenizers)."
+
 import os
 from pathlib import Path
 
 import pytest
 
-SHARED = Path(os.environ.get('SQUAD_QA_SHARED') or Path(__file__).resolve().parents[2]/'shared')
+SHARED = Path(os.environ.get('SQUAD_QA_SHARED') or Path(__file__).resolve().parents[2] / 'shared')
 IN_CI = os.environ.get('CI', '').lower() in ('1', 'true', 'yes')
 
 
@@ -13,18 +14,21 @@ def shared_path(*parts) -> Path:
     path = SHARED.joinpath(*parts)
     if not path.exists():
         reason = f"{path} not found: the reference data folder ../shared is missing (or set SQUAD_QA_SHARED)"
-        if IN_CI: pytest.fail(f"{reason}; with CI=true this is an error, not a skip")
+        if IN_CI:
+            pytest.fail(f"{reason}; with CI=true this is an error, not a skip")
         pytest.skip(reason)
     return path
 
 
 @pytest.fixture(scope='session')
-def dev_v11_path(): return shared_path('data', 'squad', 'dev-v1.1.json')
+def dev_v11_path():
+    return shared_path('data', 'squad', 'dev-v1.1.json')
 
 
 @pytest.fixture(scope='session')
 def dev_v11(dev_v11_path):
     from squad_qa.data import load_squad
+
     return load_squad(dev_v11_path)
 
 
@@ -32,9 +36,16 @@ def dev_v11(dev_v11_path):
 def toy_model_dir(tmp_path_factory):
     "The embedded MiniLM fine-tuned on 1,200 toy questions for two epochs (chapter 04's recipe, ~2 minutes on 2 CPU cores), saved."
     from squad_qa.training import TrainConfig, load_qa_model, qa_features, toy_squad, train_qa
+
     model, tokenizer = load_qa_model()
     train = toy_squad('train').select(range(1200))
-    result = train_qa(model, tokenizer, qa_features(train, tokenizer, 192, 64, train=True), config=TrainConfig(epochs=2, lr=1e-4, seed=0))
+    result = train_qa(
+        model,
+        tokenizer,
+        qa_features(train, tokenizer, 192, 64, train=True),
+        config=TrainConfig(epochs=2, lr=1e-4, seed=0),
+    )
     folder = tmp_path_factory.mktemp('toy_model')
-    result.model.save_pretrained(folder); tokenizer.save_pretrained(folder)
+    result.model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
     return folder

@@ -1,16 +1,30 @@
 "Chapter 01 on every question of the SQuAD v1.1 dev set with four real tokenizers."
+
 import numpy as np
 import pytest
 
 from conftest import shared_path
-from squad_qa.alignment import (alignment_report, answer_char_spans, check_tokenizer, cls_positions, label_window_loop,
-                                label_windows, prepare_train_features, prepare_validation_features, tokenize_windows)
+from squad_qa.alignment import (
+    alignment_report,
+    answer_char_spans,
+    check_tokenizer,
+    cls_positions,
+    label_window_loop,
+    label_windows,
+    prepare_train_features,
+    prepare_validation_features,
+    tokenize_windows,
+)
 from squad_qa.data import load_tokenizer
 
 # (features, answers inside a window, answers recovered exactly as text) at max_length=384, stride=128;
 # the feature counts of the two BERT vocabularies are known figures (shared/README.md).
-EXPECTED = {'bert-base-uncased': (10_784, 34_726, 34_649), 'bert-base-cased': (10_822, 34_726, 34_652),
-            'roberta-base': (10_790, 34_726, 34_412), 'albert-base-v2': (10_797, 34_726, 33_853)}
+EXPECTED = {
+    'bert-base-uncased': (10_784, 34_726, 34_649),
+    'bert-base-cased': (10_822, 34_726, 34_652),
+    'roberta-base': (10_790, 34_726, 34_412),
+    'albert-base-v2': (10_797, 34_726, 33_853),
+}
 
 
 @pytest.fixture(scope='module', params=list(EXPECTED))
@@ -21,7 +35,8 @@ def tokenizer(request):
 
 
 @pytest.fixture(scope='module')
-def dev_batch(dev_v11): return dev_v11[:]
+def dev_batch(dev_v11):
+    return dev_v11[:]
 
 
 def test_fast_labels_equal_the_reference_loop_on_every_feature(dev_batch, tokenizer):
@@ -30,10 +45,21 @@ def test_fast_labels_equal_the_reference_loop_on_every_feature(dev_batch, tokeni
     starts, ends = answer_char_spans(dev_batch)
     cls_index = cls_positions(encodings, tokenizer)
     fast = label_windows(encodings, starts[sample], ends[sample], cls_index)
-    loop = np.array([label_window_loop(encodings['offset_mapping'][f], encodings.sequence_ids(f), starts[i], ends[i], cls_index[f])
-                     for f, i in enumerate(sample)]).T
+    loop = np.array(
+        [
+            label_window_loop(
+                encodings['offset_mapping'][f],
+                encodings.sequence_ids(f),
+                starts[i],
+                ends[i],
+                cls_index[f],
+            )
+            for f, i in enumerate(sample)
+        ]
+    ).T
     assert len(sample) == EXPECTED[tokenizer.shared_name][0]
-    np.testing.assert_array_equal(fast[0], loop[0]); np.testing.assert_array_equal(fast[1], loop[1])
+    np.testing.assert_array_equal(fast[0], loop[0])
+    np.testing.assert_array_equal(fast[1], loop[1])
 
 
 def test_labelled_span_is_exactly_the_tokens_that_touch_the_answer(dev_batch, tokenizer):
@@ -44,30 +70,48 @@ def test_labelled_span_is_exactly_the_tokens_that_touch_the_answer(dev_batch, to
     for f, i in enumerate(encodings['overflow_to_sample_mapping']):
         s, e = features['start_positions'][f], features['end_positions'][f]
         offsets, seq = encodings['offset_mapping'][f], encodings.sequence_ids(f)
-        if s == e == encodings['input_ids'][f].index(tokenizer.cls_token_id): continue
+        if s == e == encodings['input_ids'][f].index(tokenizer.cls_token_id):
+            continue
         labelled += 1
         a_s, a_e = starts[i], ends[i]
-        touching = [t for t, (o, q) in enumerate(zip(offsets, seq)) if q == 1 and o[0] < a_e and o[1] > a_s]
+        touching = [
+            t for t, (o, q) in enumerate(zip(offsets, seq)) if q == 1 and o[0] < a_e and o[1] > a_s
+        ]
         assert (s, e) == (touching[0], touching[-1]), dev_batch['id'][i]
         char_start, char_end = offsets[s][0], offsets[e][1]
         assert char_start <= a_s and char_end >= a_e, dev_batch['id'][i]
         # the answer's ends are token boundaries when no context token straddles them (ALBERT's offsets can overlap)
-        straddles = any(q == 1 and (o[0] < a_s < o[1] or o[0] < a_e < o[1]) for o, q in zip(offsets, seq))
+        straddles = any(
+            q == 1 and (o[0] < a_s < o[1] or o[0] < a_e < o[1]) for o, q in zip(offsets, seq)
+        )
         if not straddles:
-            assert dev_batch['context'][i][char_start:char_end] == dev_batch['answers'][i]['text'][0]
-    assert labelled >= len(dev_batch['id'])  # every question's first answer is whole in at least one window
+            assert (
+                dev_batch['context'][i][char_start:char_end] == dev_batch['answers'][i]['text'][0]
+            )
+    assert labelled >= len(
+        dev_batch['id']
+    )  # every question's first answer is whole in at least one window
 
 
 def test_report_table(dev_v11, tokenizer):
     features, inside, exact = EXPECTED[tokenizer.shared_name]
-    assert alignment_report(dev_v11, tokenizer) == {'features': features, 'answers': 34_726, 'inside a window': inside,
-                                                    'recovered exactly': exact}
+    assert alignment_report(dev_v11, tokenizer) == {
+        'features': features,
+        'answers': 34_726,
+        'inside a window': inside,
+        'recovered exactly': exact,
+    }
 
 
 def test_validation_features_keep_ids_and_context_offsets(dev_v11):
     tok = load_tokenizer(shared_path('tokenizers', 'bert-base-uncased'))
     part = dev_v11.select(range(500))
-    feats = part.map(prepare_validation_features, batched=True, remove_columns=part.column_names, fn_kwargs=dict(tokenizer=tok, labels=True))
+    feats = part.map(
+        prepare_validation_features,
+        batched=True,
+        remove_columns=part.column_names,
+        fn_kwargs=dict(tokenizer=tok, labels=True),
+    )
     assert set(feats['example_id']) == set(part['id'])
     for f in feats:
         kept = [o for o in f['offset_mapping'] if o is not None]
@@ -77,9 +121,16 @@ def test_validation_features_keep_ids_and_context_offsets(dev_v11):
 
 def test_bad_configurations_say_what_to_change():
     tok = load_tokenizer()
-    with pytest.raises(ValueError, match='smaller stride'): check_tokenizer(tok, max_length=64, stride=62)
+    with pytest.raises(ValueError, match='smaller stride'):
+        check_tokenizer(tok, max_length=64, stride=62)
     xlnet = load_tokenizer(shared_path('tokenizers', 'xlnet-base-cased'))
-    xlnet.padding_side = 'right'  # CLS last but padded on the right: a convention the code does not handle
-    with pytest.raises(ValueError, match='pads on the right but puts CLS last'): check_tokenizer(xlnet)
+    xlnet.padding_side = (
+        'right'  # CLS last but padded on the right: a convention the code does not handle
+    )
+    with pytest.raises(ValueError, match='pads on the right but puts CLS last'):
+        check_tokenizer(xlnet)
     with pytest.raises(ValueError, match="Example 'long'"):
-        tokenize_windows({'id': ['long'], 'question': ['what ' * 500], 'context': ['a short context. ' * 100]}, tok)
+        tokenize_windows(
+            {'id': ['long'], 'question': ['what ' * 500], 'context': ['a short context. ' * 100]},
+            tok,
+        )

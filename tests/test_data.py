@@ -1,20 +1,40 @@
 "Chapter 00 on the real SQuAD v1.1 dev set, over a loopback URL, through a (stubbed) Hub, and from the command line."
+
 import functools, http.server, json, shutil, socket, subprocess, sys, threading
 
 import datasets
 import pytest
 from datasets import Dataset
 
-from squad_qa.data import (SQUAD_FEATURES, AnswerNotFoundError, SquadFormatError, add_answer_ends, fixture_path,
-                           load_squad, squad_summary)
+from squad_qa.data import (
+    SQUAD_FEATURES,
+    AnswerNotFoundError,
+    SquadFormatError,
+    add_answer_ends,
+    fixture_path,
+    load_squad,
+    squad_summary,
+)
 
 
 def walk_official(path):
     "The questions of an official file, read with nothing but json: the reference `load_squad` must equal."
     squad = json.loads(path.read_text(encoding='utf-8'))
-    return [dict(id=qa['id'], title=art['title'], context=par['context'], question=qa['question'],
-                 answers={'text': [a['text'] for a in qa['answers']], 'answer_start': [a['answer_start'] for a in qa['answers']]})
-            for art in squad['data'] for par in art['paragraphs'] for qa in par['qas']]
+    return [
+        dict(
+            id=qa['id'],
+            title=art['title'],
+            context=par['context'],
+            question=qa['question'],
+            answers={
+                'text': [a['text'] for a in qa['answers']],
+                'answer_start': [a['answer_start'] for a in qa['answers']],
+            },
+        )
+        for art in squad['data']
+        for par in art['paragraphs']
+        for qa in par['qas']
+    ]
 
 
 def test_dev_v11_rows_equal_the_file(dev_v11, dev_v11_path):
@@ -25,7 +45,12 @@ def test_dev_v11_rows_equal_the_file(dev_v11, dev_v11_path):
 
 def test_dev_v11_summary_and_every_answer_located(dev_v11):
     summary = squad_summary(dev_v11)['value']
-    assert (summary['articles'], summary['paragraphs'], summary['questions'], summary['unanswerable']) == (48, 2067, 10_570, 0)
+    assert (
+        summary['articles'],
+        summary['paragraphs'],
+        summary['questions'],
+        summary['unanswerable'],
+    ) == (48, 2067, 10_570, 0)
     fixed, report = add_answer_ends(dev_v11)
     assert report.answers == summary['gold answers'] == 34_726
     for row in fixed:
@@ -35,8 +60,16 @@ def test_dev_v11_summary_and_every_answer_located(dev_v11):
 
 def test_dev_v11_answer_far_from_its_offset_names_the_question(dev_v11):
     row = dev_v11[0]
-    moved = dev_v11.select([0]).map(lambda r: {'answers': {'text': r['answers']['text'], 'answer_start': [s + 7 for s in r['answers']['answer_start']]}})
-    with pytest.raises(AnswerNotFoundError, match=row['id']): add_answer_ends(moved)
+    moved = dev_v11.select([0]).map(
+        lambda r: {
+            'answers': {
+                'text': r['answers']['text'],
+                'answer_start': [s + 7 for s in r['answers']['answer_start']],
+            }
+        }
+    )
+    with pytest.raises(AnswerNotFoundError, match=row['id']):
+        add_answer_ends(moved)
 
 
 @pytest.mark.parametrize('name', ['tiny-v1.1.json', 'tiny-v2.0.json'])
@@ -47,11 +80,15 @@ def test_fixtures_equal_an_independent_reading(name):
 @pytest.fixture
 def served_fixtures():
     "An HTTP server on loopback serving squad_qa/fixtures; yields its base URL."
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(fixture_path().parent))
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(fixture_path().parent)
+    )
     server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True); thread.start()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown(); server.server_close()
+    server.shutdown()
+    server.server_close()
 
 
 def test_url_is_downloaded_once_and_read_like_the_file(served_fixtures, tmp_path):
@@ -63,15 +100,21 @@ def test_url_is_downloaded_once_and_read_like_the_file(served_fixtures, tmp_path
 
 
 def test_unreachable_url_says_what_to_do(tmp_path):
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-    with pytest.raises(ConnectionError, match='local path'): load_squad(f"http://127.0.0.1:{port}/dev-v2.0.json", cache_dir=tmp_path)
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    with pytest.raises(ConnectionError, match='local path'):
+        load_squad(f"http://127.0.0.1:{port}/dev-v2.0.json", cache_dir=tmp_path)
 
 
 def test_hub_name_goes_through_load_dataset_and_is_cast(monkeypatch):
     hub_like = Dataset.from_list(load_squad().to_list()).map(lambda r: {'extra': 1})
     calls = []
+
     def fake_load_dataset(name, split=None):
-        calls.append((name, split)); return datasets.DatasetDict(validation=hub_like) if split is None else hub_like
+        calls.append((name, split))
+        return datasets.DatasetDict(validation=hub_like) if split is None else hub_like
+
     monkeypatch.setattr(datasets, 'load_dataset', fake_load_dataset)
     ds = load_squad('squad_v2', split='validation')
     assert calls == [('squad_v2', 'validation')] and ds.features == SQUAD_FEATURES
@@ -80,34 +123,57 @@ def test_hub_name_goes_through_load_dataset_and_is_cast(monkeypatch):
 
 
 def test_hub_unreachable_says_so(monkeypatch):
-    def offline(*args, **kwargs): raise OSError("We couldn't connect to 'https://huggingface.co'")
+    def offline(*args, **kwargs):
+        raise OSError("We couldn't connect to 'https://huggingface.co'")
+
     monkeypatch.setattr(datasets, 'load_dataset', offline)
-    with pytest.raises(ConnectionError, match="Offline\\? Pass the path"): load_squad('squad')
+    with pytest.raises(ConnectionError, match="Offline\\? Pass the path"):
+        load_squad('squad')
 
 
-@pytest.mark.parametrize('content, message', [
-    ('[1, 2]', "expected a JSON object"),
-    ('{"version": "1.1"}', "missing key 'data'"),
-    ('{"data": [{"title": "t", "paragraphs": [{"context": "abc", "qas": [{"id": "q1", "question": "?", "answers": [{"text": "b", "answer_start": 1.0}]}]}]}]}',
-     r"\(id 'q1'\).answers\[0\].answer_start: expected int"),
-    ('{"data": [{"title": "t", "paragraphs": [{"context": "abc", "qas": [{"id": "q1", "question": "?", "answers": []}]}]}]}',
-     "no answers, and is_impossible is not true"),
-])
+@pytest.mark.parametrize(
+    'content, message',
+    [
+        ('[1, 2]', "expected a JSON object"),
+        ('{"version": "1.1"}', "missing key 'data'"),
+        (
+            '{"data": [{"title": "t", "paragraphs": [{"context": "abc", "qas": [{"id": "q1", "question": "?", "answers": [{"text": "b", "answer_start": 1.0}]}]}]}]}',
+            r"\(id 'q1'\).answers\[0\].answer_start: expected int",
+        ),
+        (
+            '{"data": [{"title": "t", "paragraphs": [{"context": "abc", "qas": [{"id": "q1", "question": "?", "answers": []}]}]}]}',
+            "no answers, and is_impossible is not true",
+        ),
+    ],
+)
 def test_malformed_files_name_the_place(tmp_path, content, message):
-    path = tmp_path/'bad.json'; path.write_text(content)
-    with pytest.raises(SquadFormatError, match=message): load_squad(path)
+    path = tmp_path / 'bad.json'
+    path.write_text(content)
+    with pytest.raises(SquadFormatError, match=message):
+        load_squad(path)
 
 
 def test_skip_mode_warns_with_counts(tmp_path):
     squad = json.loads(fixture_path('tiny-v2.0.json').read_text(encoding='utf-8'))
     squad['data'][1]['paragraphs'][0]['qas'][0]['question'] = ''
-    path = tmp_path/'one-bad.json'; path.write_text(json.dumps(squad))
+    path = tmp_path / 'one-bad.json'
+    path.write_text(json.dumps(squad))
     with pytest.warns(UserWarning, match=r"(?s)skipped 1:.*sq-0008.*empty question"):
         assert load_squad(path, on_error='skip').num_rows == 10
 
 
 def test_command_line_summary():
     exe = shutil.which('squad-qa-data')
-    cmd = [exe] if exe else [sys.executable, '-c', 'from squad_qa.data import squad_data_summary; squad_data_summary()']
-    out = subprocess.run(cmd + [str(fixture_path('tiny-v1.1.json'))], capture_output=True, text=True, check=True).stdout
+    cmd = (
+        [exe]
+        if exe
+        else [
+            sys.executable,
+            '-c',
+            'from squad_qa.data import squad_data_summary; squad_data_summary()',
+        ]
+    )
+    out = subprocess.run(
+        cmd + [str(fixture_path('tiny-v1.1.json'))], capture_output=True, text=True, check=True
+    ).stdout
     assert 'questions' in out and '2 repaired (1 by +1, 1 by +2)' in out

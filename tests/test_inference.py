@@ -1,4 +1,5 @@
 "Chapter 05 on real data: `QuestionAnswerer` against chapter 03's reference loop on SQuAD dev, and over long contexts with real tokenizers."
+
 import pytest
 import torch
 
@@ -8,64 +9,122 @@ from squad_qa.inference import QuestionAnswerer
 
 
 @pytest.fixture(scope='module')
-def answerer(toy_model_dir): return QuestionAnswerer(str(toy_model_dir))
+def answerer(toy_model_dir):
+    return QuestionAnswerer(str(toy_model_dir))
 
 
 def test_matches_the_reference_loop_on_dev(answerer, dev_v11):
     "Batched, length-sorted answering gives what chapter 03's loop gives on logits computed one window at a time, unpadded."
     from squad_qa.alignment import prepare_validation_features
     from squad_qa.postprocess import postprocess_predictions_loop
+
     dev = dev_v11.select(range(80))
     short = QuestionAnswerer(answerer.model, answerer.tokenizer, max_length=128, stride=32)
     ours = short(list(dev['question']), list(dev['context']))
-    features = dev.map(prepare_validation_features, batched=True, remove_columns=dev.column_names,
-                       fn_kwargs=dict(tokenizer=answerer.tokenizer, max_length=128, stride=32))
+    features = dev.map(
+        prepare_validation_features,
+        batched=True,
+        remove_columns=dev.column_names,
+        fn_kwargs=dict(tokenizer=answerer.tokenizer, max_length=128, stride=32),
+    )
     assert len(features) > 1.5 * len(dev)  # most contexts need several windows
     starts, ends = [], []
     with torch.inference_mode():
         for f in features:
-            out = answerer.model(**{k: torch.tensor([f[k]]) for k in ('input_ids', 'attention_mask', 'token_type_ids')})
-            starts.append(out.start_logits[0].numpy()); ends.append(out.end_logits[0].numpy())
-    for a, r, context in zip(ours, postprocess_predictions_loop(dev, features, starts, ends, max_answer_length=30), dev['context']):
+            out = answerer.model(
+                **{
+                    k: torch.tensor([f[k]])
+                    for k in ('input_ids', 'attention_mask', 'token_type_ids')
+                }
+            )
+            starts.append(out.start_logits[0].numpy())
+            ends.append(out.end_logits[0].numpy())
+    for a, r, context in zip(
+        ours,
+        postprocess_predictions_loop(dev, features, starts, ends, max_answer_length=30),
+        dev['context'],
+    ):
         assert (a['answer'], a['start'], a['end']) == (r['prediction_text'], r['start'], r['end'])
-        assert context[a['start']:a['end']] == a['answer']
+        assert context[a['start'] : a['end']] == a['answer']
 
 
 def test_batched_equals_one_by_one(answerer, dev_v11):
     dev = dev_v11.select(range(200, 230))
     batched = answerer(list(dev['question']), list(dev['context']), top_k=3)
     for question, context, alternatives in zip(dev['question'], dev['context'], batched):
-        alone = answerer(question, context, top_k=3)  # padding in a batch changes logits in the 7th digit, not the answers
-        assert [(a['answer'], a['start'], a['end']) for a in alone] == [(a['answer'], a['start'], a['end']) for a in alternatives]
-        assert [a['score'] for a in alone] == pytest.approx([a['score'] for a in alternatives], abs=1e-5)
+        alone = answerer(
+            question, context, top_k=3
+        )  # padding in a batch changes logits in the 7th digit, not the answers
+        assert [(a['answer'], a['start'], a['end']) for a in alone] == [
+            (a['answer'], a['start'], a['end']) for a in alternatives
+        ]
+        assert [a['score'] for a in alone] == pytest.approx(
+            [a['score'] for a in alternatives], abs=1e-5
+        )
 
 
-@pytest.mark.parametrize('name', ['bert-base-cased', 'roberta-base', 'albert-base-v2', 'xlnet-base-cased'])
+@pytest.mark.parametrize(
+    'name', ['bert-base-cased', 'roberta-base', 'albert-base-v2', 'xlnet-base-cased']
+)
 def test_long_contexts_with_real_tokenizers(name, dev_v11):
     from transformers import AutoConfig, AutoModelForQuestionAnswering
+
     tokenizer = load_tokenizer(shared_path('tokenizers', name))
-    config = AutoConfig.for_model({'bert-base-cased': 'bert', 'roberta-base': 'roberta', 'albert-base-v2': 'albert', 'xlnet-base-cased': 'xlnet'}[name],
-                                  vocab_size=len(tokenizer), **({'d_model': 32, 'n_layer': 1, 'n_head': 2, 'd_inner': 64} if 'xlnet' in name
-                                                                else {'hidden_size': 32, 'num_hidden_layers': 1, 'num_attention_heads': 2, 'intermediate_size': 64}))
+    config = AutoConfig.for_model(
+        {
+            'bert-base-cased': 'bert',
+            'roberta-base': 'roberta',
+            'albert-base-v2': 'albert',
+            'xlnet-base-cased': 'xlnet',
+        }[name],
+        vocab_size=len(tokenizer),
+        **(
+            {'d_model': 32, 'n_layer': 1, 'n_head': 2, 'd_inner': 64}
+            if 'xlnet' in name
+            else {
+                'hidden_size': 32,
+                'num_hidden_layers': 1,
+                'num_attention_heads': 2,
+                'intermediate_size': 64,
+            }
+        ),
+    )
     torch.manual_seed(0)
     model = AutoModelForQuestionAnswering.from_config(config)
     answerer = QuestionAnswerer(model, tokenizer, max_length=128, stride=32)
     dev = dev_v11.select(range(0, 400, 40))
-    contexts = [' '.join(dev['context'][max(0, i - 2):i + 1]) for i in range(len(dev))]  # several paragraphs: several windows
+    contexts = [
+        ' '.join(dev['context'][max(0, i - 2) : i + 1]) for i in range(len(dev))
+    ]  # several paragraphs: several windows
     assert len(answerer.windows(list(dev['question']), contexts)['input_ids']) > 2 * len(dev)
     for answer, context in zip(answerer(list(dev['question']), contexts, top_k=2), contexts):
         for alternative in answer:
-            assert alternative['answer'] and context[alternative['start']:alternative['end']] == alternative['answer']
+            assert (
+                alternative['answer']
+                and context[alternative['start'] : alternative['end']] == alternative['answer']
+            )
 
 
 def test_contexts_shorter_than_n_best():
     "A one-line context has fewer tokens than n_best=20: no question token or [SEP] may become part of an answer."
     from transformers import BertConfig, BertForQuestionAnswering
+
     tokenizer = load_tokenizer(shared_path('tokenizers', 'bert-base-uncased'))
     torch.manual_seed(0)
-    model = BertForQuestionAnswering(BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1,
-                                                num_attention_heads=2, intermediate_size=64))
+    model = BertForQuestionAnswering(
+        BertConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=64,
+        )
+    )
     answerer = QuestionAnswerer(model, tokenizer)
     for context in ['Paris is big.', 'Yes.', 'The cat sat on the mat in the warm afternoon sun.']:
-        for answer in answerer('What is the name of the largest city in the whole country of France?', context, top_k=20):
-            assert context[answer['start']:answer['end']] == answer['answer'] and answer['answer']
+        for answer in answerer(
+            'What is the name of the largest city in the whole country of France?',
+            context,
+            top_k=20,
+        ):
+            assert context[answer['start'] : answer['end']] == answer['answer'] and answer['answer']

@@ -1,4 +1,5 @@
 "Chapter 03 on the SQuAD v1.1 dev set: the round trip through oracle logits, and the array postprocessing against the loop."
+
 import json
 
 import numpy as np
@@ -7,15 +8,29 @@ import pytest
 from conftest import shared_path
 from squad_qa.alignment import prepare_validation_features
 from squad_qa.data import load_tokenizer
-from squad_qa.metrics import compute_exact, read_prediction_files, squad_metrics, write_prediction_files
-from squad_qa.postprocess import oracle_logits, postprocess_predictions, postprocess_predictions_loop, same_predictions
+from squad_qa.metrics import (
+    compute_exact,
+    read_prediction_files,
+    squad_metrics,
+    write_prediction_files,
+)
+from squad_qa.postprocess import (
+    oracle_logits,
+    postprocess_predictions,
+    postprocess_predictions_loop,
+    same_predictions,
+)
 
 
 @pytest.fixture(scope='module')
 def dev_features(dev_v11):
     tokenizer = load_tokenizer(shared_path('tokenizers', 'bert-base-uncased'))
-    return dev_v11.map(prepare_validation_features, batched=True, remove_columns=dev_v11.column_names,
-                       fn_kwargs=dict(tokenizer=tokenizer, labels=True))
+    return dev_v11.map(
+        prepare_validation_features,
+        batched=True,
+        remove_columns=dev_v11.column_names,
+        fn_kwargs=dict(tokenizer=tokenizer, labels=True),
+    )
 
 
 def test_round_trip_file_features_oracle_postprocess_metrics(dev_v11, dev_features, tmp_path):
@@ -23,39 +38,69 @@ def test_round_trip_file_features_oracle_postprocess_metrics(dev_v11, dev_featur
     first_gold = [a['text'][0] for a in dev_v11['answers']]
     expressible = [p['prediction_text'] == g for p, g in zip(predictions, first_gold)]
     # every question whose first gold answer the tokenization can express exactly is an exact match
-    assert all(max(compute_exact(t, p['prediction_text']) for t in a['text'])
-               for p, a, ok in zip(predictions, dev_v11['answers'], expressible) if ok)
+    assert all(
+        max(compute_exact(t, p['prediction_text']) for t in a['text'])
+        for p, a, ok in zip(predictions, dev_v11['answers'], expressible)
+        if ok
+    )
     # the ones that cannot: 9 answers longer than max_answer_length=30 tokens, and 32 that start or end inside a token,
     # whose labelled tokens cover more than the answer ('golden' for 'gold'), never less
-    misses = [(p['prediction_text'], g) for p, g, ok in zip(predictions, first_gold, expressible) if not ok]
+    misses = [
+        (p['prediction_text'], g)
+        for p, g, ok in zip(predictions, first_gold, expressible)
+        if not ok
+    ]
     assert len(misses) == 41
-    unlimited = postprocess_predictions(dev_v11, dev_features, *oracle_logits(dev_features), max_answer_length=1000)
-    inside_tokens = [(p['prediction_text'], g) for p, g in zip(unlimited, first_gold) if p['prediction_text'] != g]
+    unlimited = postprocess_predictions(
+        dev_v11, dev_features, *oracle_logits(dev_features), max_answer_length=1000
+    )
+    inside_tokens = [
+        (p['prediction_text'], g)
+        for p, g in zip(unlimited, first_gold)
+        if p['prediction_text'] != g
+    ]
     assert len(inside_tokens) == 32 and all(g in p for p, g in inside_tokens)
     scores = squad_metrics(predictions, dev_v11.to_list())
-    assert round(scores['exact_match'], 2) == 99.70 and round(squad_metrics(unlimited, dev_v11.to_list())['exact_match'], 2) == 99.78
-    write_prediction_files(predictions, tmp_path/'predictions.json')
-    assert squad_metrics(read_prediction_files(tmp_path/'predictions.json'), dev_v11.to_list()) == scores
-    assert len(json.loads((tmp_path/'predictions.json').read_text())) == 10_570
+    assert (
+        round(scores['exact_match'], 2) == 99.70
+        and round(squad_metrics(unlimited, dev_v11.to_list())['exact_match'], 2) == 99.78
+    )
+    write_prediction_files(predictions, tmp_path / 'predictions.json')
+    assert (
+        squad_metrics(read_prediction_files(tmp_path / 'predictions.json'), dev_v11.to_list())
+        == scores
+    )
+    assert len(json.loads((tmp_path / 'predictions.json').read_text())) == 10_570
 
 
 @pytest.mark.parametrize('v2', [False, True])
 def test_array_postprocessing_equals_the_loop_on_random_logits(dev_v11, dev_features, v2):
     part = dev_v11.select(range(2000))
     wanted = set(part['id'])
-    feats = dev_features.filter(lambda ids: [i in wanted for i in ids], input_columns='example_id', batched=True)
+    feats = dev_features.filter(
+        lambda ids: [i in wanted for i in ids], input_columns='example_id', batched=True
+    )
     rng = np.random.default_rng(1)
     start, end = (rng.standard_normal((len(feats), 384)).astype(np.float32) for _ in range(2))
     kw = dict(n_best=20, max_answer_length=30, version_2_with_negative=v2)
-    assert same_predictions(postprocess_predictions(part, feats, start, end, **kw), postprocess_predictions_loop(part, feats, start, end, **kw))
+    assert same_predictions(
+        postprocess_predictions(part, feats, start, end, **kw),
+        postprocess_predictions_loop(part, feats, start, end, **kw),
+    )
 
 
 def test_trainer_style_padding_and_per_batch_logits(dev_v11, dev_features):
     part, feats = dev_v11.select(range(64)), dev_features.select(range(66))
-    ids = set(part['id']); feats = feats.filter(lambda i: i in ids, input_columns='example_id')
+    ids = set(part['id'])
+    feats = feats.filter(lambda i: i in ids, input_columns='example_id')
     start, end = oracle_logits(feats, noise=2.0, seed=3)
-    padded = [np.pad(a, ((0, 0), (0, 16)), constant_values=-100) for a in (start, end)]  # Trainer.predict pads with -100
-    batches = [[a[i:i + 8, :max(map(len, feats['input_ids'][i:i + 8]))] for i in range(0, len(a), 8)] for a in (start, end)]
+    padded = [
+        np.pad(a, ((0, 0), (0, 16)), constant_values=-100) for a in (start, end)
+    ]  # Trainer.predict pads with -100
+    batches = [
+        [a[i : i + 8, : max(map(len, feats['input_ids'][i : i + 8]))] for i in range(0, len(a), 8)]
+        for a in (start, end)
+    ]
     reference = postprocess_predictions(part, feats, start, end)
     assert same_predictions(postprocess_predictions(part, feats, *padded), reference)
     assert same_predictions(postprocess_predictions(part, feats, *batches), reference)
@@ -63,17 +108,33 @@ def test_trainer_style_padding_and_per_batch_logits(dev_v11, dev_features):
 
 def test_logit_rows_must_match_features(dev_v11, dev_features):
     start, end = oracle_logits(dev_features.select(range(10)))
-    with pytest.raises(ValueError, match='rows of logits'): postprocess_predictions(dev_v11, dev_features.select(range(11)), start, end)
+    with pytest.raises(ValueError, match='rows of logits'):
+        postprocess_predictions(dev_v11, dev_features.select(range(11)), start, end)
 
 
 @pytest.mark.parametrize('as_dataset', [False, True])
 def test_questions_without_any_features_get_empty_answers(as_dataset):
     "Every feature filtered out: one empty answer per question, as the loop gives (the empty id column is Arrow's null type)."
     from datasets import Dataset
-    examples, features = {'id': ['a', 'b'], 'context': ['Paris is big.', 'Rome is old.']}, {'example_id': [], 'offset_mapping': []}
-    if as_dataset: examples, features = Dataset.from_dict(examples), Dataset.from_dict(features)
+
+    examples, features = (
+        {'id': ['a', 'b'], 'context': ['Paris is big.', 'Rome is old.']},
+        {'example_id': [], 'offset_mapping': []},
+    )
+    if as_dataset:
+        examples, features = Dataset.from_dict(examples), Dataset.from_dict(features)
     no_logits = np.zeros((0, 8), np.float32)
     for v2 in (False, True):
-        ours = postprocess_predictions(examples, features, no_logits, no_logits, version_2_with_negative=v2)
-        assert same_predictions(ours, postprocess_predictions_loop(examples, features, no_logits, no_logits, version_2_with_negative=v2))
-        assert [(r['id'], r['prediction_text'], len(r['n_best'])) for r in ours] == [('a', '', 0), ('b', '', 0)]
+        ours = postprocess_predictions(
+            examples, features, no_logits, no_logits, version_2_with_negative=v2
+        )
+        assert same_predictions(
+            ours,
+            postprocess_predictions_loop(
+                examples, features, no_logits, no_logits, version_2_with_negative=v2
+            ),
+        )
+        assert [(r['id'], r['prediction_text'], len(r['n_best'])) for r in ours] == [
+            ('a', '', 0),
+            ('b', '', 0),
+        ]
