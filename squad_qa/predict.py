@@ -12,7 +12,8 @@ from tqdm.auto import tqdm
 from .features import QADataCollator, unpad_logits
 
 # %% auto #0
-__all__ = ['FEATURE_ONLY_COLUMNS', 'model_inputs', 'feature_lengths', 'predict_logits', 'validation_loss', 'softmax']
+__all__ = ['FEATURE_ONLY_COLUMNS', 'model_inputs', 'feature_lengths', 'predict_logits', 'validation_loss', 'has_column',
+           'arrow_column', 'column_values', 'shared_texts', 'stack_logits', 'softmax']
 
 # %% ../nbs/06_predict.ipynb #20ab5e1f
 FEATURE_ONLY_COLUMNS = ('example_id', 'offset_mapping')  # what postprocessing reads, not the model
@@ -105,6 +106,95 @@ def validation_loss(
 ) -> float:
     "Mean QA loss of `model` over labelled validation features (eval mode, no gradients)."
     return predict_logits(model, features, collator.tokenizer, batch_size, collator=collator)[2]
+
+# %% ../nbs/06_predict.ipynb #b6c0d031
+def has_column(
+    table,  # a `Dataset` or a dict of lists
+    name: str,  # a column name
+) -> bool:
+    "Whether `table` has the column `name`."
+    return name in (table.column_names if hasattr(table, 'column_names') else table)
+
+
+def arrow_column(
+    table,  # a `Dataset` or a dict of lists
+    name: str,  # a column name
+):
+    "A column as an Arrow array (from a `Dataset` without copying)."
+    import pyarrow as pa
+
+    if not hasattr(table, 'with_format'):
+        return pa.array(list(table[name]))
+    return (table if table.format['type'] == 'arrow' else table.with_format('arrow'))[name]
+
+
+def column_values(
+    table,  # a `Dataset` or a dict of lists
+    name: str,  # a column name
+) -> list:
+    "A column as a Python list, from a `Dataset` through Arrow in one call."
+    import pyarrow as pa
+
+    if not hasattr(table, 'with_format'):
+        return list(table[name])
+    column = arrow_column(table, name)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return column.to_numpy(zero_copy_only=False).tolist()  # the faster way for text
+    return column.to_pylist()
+
+
+def shared_texts(
+    table,  # a `Dataset` or a dict of lists
+    name: str,  # a text column, such as 'context'
+) -> list:
+    "A text column as a list holding one string object per distinct text."
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not hasattr(table, 'with_format'):
+        return list(table[name])
+    column = arrow_column(table, name)
+    if len(column) == 0 or column.null_count:
+        return column_values(table, name)
+    encoded = pc.dictionary_encode(column)  # the chunks of a ChunkedArray share one dictionary
+    encoded = encoded.combine_chunks() if isinstance(encoded, pa.ChunkedArray) else encoded
+    return encoded.dictionary.to_numpy(zero_copy_only=False)[encoded.indices.to_numpy()].tolist()
+
+# %% ../nbs/06_predict.ipynb #c596f55f
+def _as_float32(logits) -> np.ndarray:
+    if hasattr(logits, 'detach'):
+        logits = logits.detach().float().cpu().numpy()
+    return np.asarray(logits, dtype=np.float32)
+
+
+def stack_logits(
+    logits,  # an array, a tensor, or a list of per-batch arrays or per-feature rows
+    lengths=None,  # each feature's number of tokens, to refuse rows shorter than their feature
+) -> np.ndarray:
+    "One float32 array `(features, positions)`, rows padded with -1e4."
+    if hasattr(logits, 'detach') or isinstance(logits, np.ndarray):
+        stacked = _as_float32(logits)
+    else:
+        batches = [_as_float32(b) for b in logits]
+        rows = [b[None] if b.ndim == 1 else b for b in batches]
+        if lengths is not None and all(b.ndim == 1 for b in batches):
+            short = [i for i, (b, n) in enumerate(zip(batches, lengths)) if len(b) < n]
+            if short:
+                i = short[0]
+                raise ValueError(
+                    f"The logits of feature {i} have {len(batches[i])} positions, but the feature "
+                    f"has {lengths[i]} tokens: pass each feature's logits whole"
+                )
+        width = max((b.shape[1] for b in rows), default=0)
+        padded = [np.pad(b, ((0, 0), (0, width - b.shape[1])), constant_values=-1e4) for b in rows]
+        stacked = np.concatenate(padded) if padded else np.zeros((0, 0), np.float32)
+    if np.isposinf(stacked).any():
+        feature = int(np.argmax(np.isposinf(stacked).any(axis=1)))
+        raise ValueError(
+            f"The logits of feature {feature} contain +inf, a float16 overflow: compute them in "
+            "float32 or bfloat16"
+        )
+    return stacked
 
 # %% ../nbs/06_predict.ipynb #bb834d6e
 def softmax(
