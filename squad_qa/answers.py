@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_answers.ipynb #041e66db
 from __future__ import annotations
-import base64, html, io, math
+import base64, html, io, math, warnings
 
 import numpy as np
 import pandas as pd
@@ -13,8 +13,8 @@ from .explore import styled_runs
 from .predict import column_values, feature_lengths, has_column, softmax, stack_logits
 
 # %% auto #0
-__all__ = ['EXPLAIN_STYLE', 'null_candidate_probability', 'postprocess_predictions_loop', 'oracle_logits', 'plot_logits',
-           'n_best_table', 'explain_html', 'prediction_explorer']
+__all__ = ['EXPLAIN_STYLE', 'null_candidate_probability', 'check_example_ids', 'postprocess_predictions_loop', 'oracle_logits',
+           'plot_logits', 'n_best_table', 'explain_html', 'prediction_explorer']
 
 # %% ../nbs/08_answers.ipynb #9a5b9235
 def null_candidate_probability(
@@ -46,6 +46,26 @@ def _result(qid, context: str, n_best_list: list, null_score, v2: bool, null_thr
         if result['score_diff'] > null_threshold:
             result.update(prediction_text='', start=None, end=None)
     return result
+
+# %% ../nbs/08_answers.ipynb #a0b1c2d3
+def check_example_ids(
+    example_ids: list,  # the examples' ids
+    feature_example_ids: list,  # every feature's `example_id`
+) -> None:
+    "Refuse features that match none of the examples; warn about examples without a feature."
+    matched = set(feature_example_ids)
+    missing = [qid for qid in example_ids if qid not in matched]
+    if feature_example_ids and len(missing) == len(example_ids):
+        raise ValueError(
+            f"None of the {len(example_ids):,} examples has a feature: the features' example_id "
+            f"values (such as {feature_example_ids[0]!r}) are not the examples' ids (such as "
+            f"{example_ids[0]!r}); make the features from these examples"
+        )
+    if missing:
+        warnings.warn(
+            f"{len(missing):,} of {len(example_ids):,} examples have no feature and get no answer: "
+            f"{missing[:3]}"
+        )
 
 # %% ../nbs/08_answers.ipynb #023741ea
 def _window_spans(context, offsets, start_row, end_row, n_best, max_answer_length) -> list:
@@ -92,11 +112,13 @@ def postprocess_predictions_loop(
         if has_column(features, 'cls_index')
         else [0] * len(lengths)
     )
+    ids, contexts = column_values(examples, 'id'), column_values(examples, 'context')
+    check_example_ids(ids, example_ids)
     features_of = {}
     for i, example_id in enumerate(example_ids):
         features_of.setdefault(example_id, []).append(i)
     results = []
-    for qid, context in zip(column_values(examples, 'id'), column_values(examples, 'context')):
+    for qid, context in zip(ids, contexts):
         spans, null_score = [], None
         for f in features_of.get(qid, []):
             row_null = float(start_logits[f, cls_of[f]] + end_logits[f, cls_of[f]])
