@@ -16,9 +16,9 @@ from squad_qa.alignment import (
 )  # fmt: skip
 
 # %% auto #0
-__all__ = ['MODEL_INPUTS', 'POSITIONS', 'WINDOWS_STYLE', 'prepare_train_features', 'prepare_validation_features',
-           'QADataCollator', 'unpad_logits', 'window_html', 'windows_html', 'offsets_viewer', 'window_counts',
-           'plot_window_counts']
+__all__ = ['MODEL_INPUTS', 'POSITIONS', 'WINDOWS_STYLE', 'prepare_train_features', 'prepare_validation_features', 'qa_features',
+           'QADataCollator', 'unpad_logits', 'length_grouped_batches', 'padded_tokens', 'window_html', 'windows_html',
+           'offsets_viewer', 'window_counts', 'plot_window_counts']
 
 # %% ../nbs/04_features.ipynb #c36a2695
 def _p_mask(encodings, layout: QALayout, cls_index) -> list:
@@ -90,6 +90,25 @@ def prepare_validation_features(
     ]
     return encodings.data
 
+# %% ../nbs/04_features.ipynb #f4a0b021
+def qa_features(
+    examples: Dataset,  # Hub-schema SQuAD examples
+    tokenizer,  # a fast tokenizer
+    max_length: int = 384,  # tokens per window
+    stride: int = 128,  # context tokens shared by consecutive windows
+    train: bool = False,  # training features (labels, no offsets) rather than validation ones
+    labels: bool = True,  # validation features: with labels, for a validation loss
+) -> Dataset:
+    "Training or validation features of `examples`, for `Dataset.map(batched=True)` in one call."
+    fn, kwargs = prepare_train_features, {}
+    if not train:
+        fn, kwargs = prepare_validation_features, {'labels': labels}
+    return examples.map(
+        fn, batched=True, remove_columns=examples.column_names,
+        desc='train features' if train else 'validation features',
+        fn_kwargs=dict(tokenizer=tokenizer, max_length=max_length, stride=stride, **kwargs),
+    )  # fmt: skip
+
 # %% ../nbs/04_features.ipynb #ead860aa
 MODEL_INPUTS = ('input_ids', 'attention_mask', 'token_type_ids')
 POSITIONS = ('start_positions', 'end_positions', 'cls_index')
@@ -137,6 +156,38 @@ def unpad_logits(
     if padding_side == 'left':
         return [row[len(row) - n :] for row, n in zip(np.asarray(logits), lengths)]
     return [row[:n] for row, n in zip(np.asarray(logits), lengths)]
+
+# %% ../nbs/04_features.ipynb #5ffe98f0
+def length_grouped_batches(
+    lengths,  # the number of tokens of every feature
+    batch_size: int,  # features a batch
+    seed: int = 0,  # the order's seed (a run uses one per epoch)
+    group_by_length: bool = True,  # put features of similar length in a batch
+    megabatch: int = 50,  # batches sorted by length together
+) -> list[list[int]]:
+    "Shuffled batches of feature indices; with `group_by_length`, of similar lengths."
+    generator = np.random.default_rng(seed)
+    order = generator.permutation(len(lengths))
+    if not group_by_length:
+        return [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
+    lengths, size = np.asarray(lengths), megabatch * batch_size
+    chunks = np.split(order, range(size, len(order), size))
+    order = (
+        np.concatenate([c[np.argsort(-lengths[c], kind='stable')] for c in chunks])
+        if len(order)
+        else order
+    )
+    batches = [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
+    return [batches[i] for i in generator.permutation(len(batches))]
+
+
+def padded_tokens(
+    lengths,  # the number of tokens of every feature
+    batches: list[list[int]],  # batches of feature indices
+) -> int:
+    "Positions processed when each batch is padded to its longest feature."
+    lengths = np.asarray(lengths)
+    return int(sum(len(b) * lengths[b].max() for b in batches))
 
 # %% ../nbs/04_features.ipynb #eee9bc0f
 WINDOWS_STYLE = """<style>

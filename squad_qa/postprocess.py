@@ -13,7 +13,8 @@ import pyarrow as pa
 from .answers import check_example_ids
 from .candidates import candidate_chars, context_layout, in_context, start_window_candidates
 from .predict import arrow_column, column_values, feature_lengths, has_column, shared_texts
-from .predict import stack_logits
+from .metrics import squad_metrics
+from .predict import predict_logits, stack_logits
 
 # the lesson's names, where they were before this chapter existed
 from squad_qa.answers import (  # noqa: F401
@@ -21,11 +22,11 @@ from squad_qa.answers import (  # noqa: F401
     prediction_explorer,
 )  # fmt: skip
 from .metrics import error_analysis, plot_scores_by, scores_by  # noqa: F401
-from .predict import predict_logits, validation_loss  # noqa: F401
+from .predict import validation_loss  # noqa: F401
 
 # %% auto #0
-__all__ = ['NBest', 'feature_examples', 'read_examples', 'postprocess_predictions', 'same_predictions',
-           'postprocess_beam_predictions']
+__all__ = ['NBest', 'feature_examples', 'read_examples', 'postprocess_predictions', 'same_predictions', 'has_unanswerable',
+           'evaluate_qa', 'postprocess_beam_predictions']
 
 # %% ../nbs/10_postprocess.ipynb #d0fe6b96
 class NBest(Sequence):
@@ -232,6 +233,35 @@ def same_predictions(
                          rel_tol=rel_tol, abs_tol=1e-12)
         for x, y in zip(a, b)
     )  # fmt: skip
+
+# %% ../nbs/10_postprocess.ipynb #d0a0b031
+def has_unanswerable(
+    examples,  # Hub-schema SQuAD examples
+) -> bool:
+    "Whether any of the examples has no answer (then SQuAD v2.0's metric applies)."
+    return any(not a['text'] for a in column_values(examples, 'answers'))
+
+
+def evaluate_qa(
+    model,  # an extractive QA model
+    tokenizer,  # its tokenizer
+    examples,  # the validation examples
+    features,  # their validation features (with labels, for a loss)
+    batch_size: int = 64,  # features a batch
+    n_best: int = 20,  # best spans to keep
+    max_answer_length: int = 30,  # the longest answer allowed, in tokens
+    version_2_with_negative: bool | None = None,  # None: SQuAD v2.0 if any question is unanswerable
+) -> dict:
+    "`{'metrics', 'predictions', 'loss'}` of `model` on the validation `features` of `examples`."
+    v2 = has_unanswerable(examples) if version_2_with_negative is None else version_2_with_negative
+    starts, ends, loss = predict_logits(model, features, tokenizer, batch_size, desc='evaluate')
+    predictions = postprocess_predictions(
+        examples, features, starts, ends, n_best, max_answer_length, version_2_with_negative=v2
+    )
+    ids, answers = column_values(examples, 'id'), column_values(examples, 'answers')
+    references = [{'id': i, 'answers': a} for i, a in zip(ids, answers)]
+    metrics = squad_metrics(predictions, references, v2)
+    return {'metrics': metrics, 'predictions': predictions, 'loss': loss}
 
 # %% ../nbs/10_postprocess.ipynb #e0952b44
 def _sigmoid(null: np.ndarray) -> np.ndarray:
