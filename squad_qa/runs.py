@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from .defaults import embedded_model_dir
+
 # %% auto #0
-__all__ = ['PRECISIONS', 'resolve_mixed_precision', 'TrainConfig', 'RunState', 'save_checkpoint', 'CheckpointError',
+__all__ = ['PRECISIONS', 'resolve_mixed_precision', 'TrainConfig', 'run_config', 'RunState', 'save_checkpoint', 'CheckpointError',
            'load_checkpoint', 'TrainResult', 'plot_history', 'save_outputs']
 
 # %% ../nbs/11_runs.ipynb #24892e37
@@ -72,6 +74,19 @@ class TrainConfig:
         if not 0 <= self.warmup_ratio < 1 or self.weight_decay < 0:
             raise ValueError("warmup_ratio must be in [0, 1) and weight_decay at least 0")
         resolve_mixed_precision(self.mixed_precision)
+
+# %% ../nbs/11_runs.ipynb #e1a0c011
+def run_config(
+    config: TrainConfig | None,  # the settings (`TrainConfig()` if None)
+    model,  # the model the run trains
+    **overrides,  # settings that replace the config's (checked like the config's own)
+) -> TrainConfig:
+    "A copy of `config` with `overrides`, its learning rate chosen for `model` when unset."
+    config = TrainConfig(**{**asdict(config or TrainConfig()), **overrides})
+    if config.lr is None:
+        name = str(getattr(getattr(model, 'config', None), '_name_or_path', ''))
+        config.lr = 1e-4 if name and Path(name) == embedded_model_dir() else 3e-5
+    return config
 
 # %% ../nbs/11_runs.ipynb #e1a0b008
 @dataclass

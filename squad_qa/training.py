@@ -12,18 +12,11 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .defaults import embedded_model_dir
 from .features import QADataCollator, length_grouped_batches
 from .postprocess import evaluate_qa
 from .predict import feature_lengths, model_inputs
-from squad_qa.runs import (
-    RunState,
-    TrainConfig,
-    TrainResult,
-    load_checkpoint,
-    resolve_mixed_precision,
-)
-from .runs import save_checkpoint, save_outputs
+from .runs import RunState, TrainResult, load_checkpoint, resolve_mixed_precision
+from .runs import TrainConfig, run_config, save_checkpoint, save_outputs
 
 # the names that lived here before chapters 01 and 04 existed
 from .defaults import DEFAULT_HUB_MODEL, TOY_FILES, hub_reachable  # noqa: F401
@@ -59,15 +52,6 @@ _SCHEDULE_KEYS = (
     'group_by_length',
     'seed',
 )
-
-
-def _config_from(config, overrides: dict, model) -> TrainConfig:
-    "The run's settings, the learning rate resolved for the model."
-    config = TrainConfig(**{**asdict(config or TrainConfig()), **overrides})
-    if config.lr is None:
-        embedded = Path(str(getattr(model.config, '_name_or_path', ''))) == embedded_model_dir()
-        config.lr = 1e-4 if embedded else 3e-5
-    return config
 
 
 def _output_dir(config: TrainConfig) -> Path | None:
@@ -330,7 +314,7 @@ def train_qa(
     **overrides,  # settings that replace `config`'s, such as `epochs=3`
 ) -> TrainResult:
     "Fine-tune `model` for extractive QA, evaluating EM/F1 each epoch, checkpointing, resumable."
-    config = _config_from(config, overrides, model)
+    config = run_config(config, model, **overrides)
     run = _start(
         model,
         tokenizer,
