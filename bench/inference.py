@@ -1,14 +1,20 @@
-"""Answer the first 300 questions of SQuAD v1.1 dev with `QuestionAnswerer` and with `transformers.pipeline`, in one run.
+"""Answer the first 300 questions of SQuAD v1.1 dev with `QuestionAnswerer` and with
+`transformers.pipeline`, in one run.
 
     python bench/inference.py [--model FOLDER] [--questions 300] [--shared ../shared]
 
-Both use the same model and settings (384/128, max_answer_length 30). Reports questions per second of each, how many
-answers agree, and every disagreement with what explains it (the context has several windows, or a tie). The model is
-a fine-tuned folder if given (e.g. the output of bench/train_offline.py --output-dir), else the embedded MiniLM
+Both use the same model and settings (384/128, max_answer_length 30). Reports questions per second
+of each, how many
+answers agree, and every disagreement with what explains it (the context has several windows, or a
+tie). The model is
+a fine-tuned folder if given (e.g. the output of bench/train_offline.py --output-dir), else the
+embedded MiniLM
 fine-tuned for two minutes on the toy data (chapter 04's recipe) so that the answers mean something.
 
-It also prints the floor for any exact (fp32) method on this machine: the model's floating-point operations on the real
-tokens of all windows, divided by the best matrix-multiply throughput measured here on the model's own shapes.
+It also prints the floor for any exact (fp32) method on this machine: the model's floating-point
+operations on the real
+tokens of all windows, divided by the best matrix-multiply throughput measured here on the model's
+own shapes.
 """
 
 import argparse, json, sys
@@ -19,11 +25,15 @@ from timing import timed, timed_together  # noqa: E402
 
 from squad_qa.data import load_squad
 from squad_qa.inference import QuestionAnswerer
-from squad_qa.training import TrainConfig, load_qa_model, qa_features, toy_squad, train_qa
+from squad_qa.runs import TrainConfig
+from squad_qa.defaults import load_qa_model, toy_squad
+from squad_qa.features import qa_features
+from squad_qa.training import train_qa
 
 
 def model_flops(config, window_lengths: list) -> float:
-    "Floating-point operations of a BERT-style encoder over windows of these lengths (no padding): its matrix multiplies."
+    """Floating-point operations of a BERT-style encoder over windows of these lengths (no padding):
+    its matrix multiplies."""
     h, inner, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
     per_token = 2 * (
         4 * h * h + 2 * h * inner
@@ -34,7 +44,8 @@ def model_flops(config, window_lengths: list) -> float:
 
 
 def matmul_gflops(config, tokens: int = 4096, repeats: int = 10) -> float:
-    "The best GFLOP/s of torch matrix multiplies of the model's shapes on this machine (its practical peak)."
+    """The best GFLOP/s of torch matrix multiplies of the model's shapes on this machine (its
+    practical peak)."""
     import torch
 
     h, inner, best = config.hidden_size, config.intermediate_size, 0.0
@@ -128,22 +139,28 @@ def main():
                 'ours': a['answer'],
                 'pipeline': b['answer'],
                 'windows': per_question[f'q{i}'],
-                'why': 'several windows: the pipeline compares per-window probabilities, we compare logit sums'
+                'why': 'several windows: the pipeline compares per-window probabilities, '
+                'we compare logit sums'
                 if several
                 else 'one window: a tie or a rounding difference',
             }
         )
     print(
-        f"{len(dev)} questions of dev-v1.1, {len(windows['input_ids'])} windows (384/128), CPU threads {torch.get_num_threads()}"
+        f"{len(dev)} questions of dev-v1.1, {len(windows['input_ids'])} windows (384/128), CPU "
+        f"threads {torch.get_num_threads()}"
     )
     print(
-        f"  QuestionAnswerer (batch {answerer.batch_size}): {t_ours:6.2f} s  {len(dev) / t_ours:6.1f} questions/s"
+        f"  QuestionAnswerer (batch {answerer.batch_size}): {t_ours:6.2f} s  "
+        f"{len(dev) / t_ours:6.1f} questions/s"
     )
     print(
-        f"  pipeline, one call per question:   {t_pipe:6.2f} s  {len(dev) / t_pipe:6.1f} questions/s  -> ours is {t_pipe / t_ours:.2f}x faster"
+        f"  pipeline, one call per question:   {t_pipe:6.2f} s  {len(dev) / t_pipe:6.1f} "
+        f"questions/s  -> ours is {t_pipe / t_ours:.2f}x faster"
     )
     print(
-        f"  pipeline, one call, batch_size={answerer.batch_size}: {t_pipe_batched:6.2f} s  {len(dev) / t_pipe_batched:6.1f} questions/s  -> ours is {t_pipe_batched / t_ours:.2f}x faster"
+        f"  pipeline, one call, batch_size={answerer.batch_size}: {t_pipe_batched:6.2f} s  "
+        f"{len(dev) / t_pipe_batched:6.1f} questions/s  -> ours is {t_pipe_batched / t_ours:.2f}x "
+        f"faster"
     )
     flops, peak = (
         model_flops(model.config, [len(ids) for ids in windows['input_ids']]),
@@ -151,13 +168,16 @@ def main():
     )
     floor = flops / (peak * 1e9)
     print(
-        f"  floor: {flops / 1e12:.2f} TFLOP on the real tokens; matrix multiplies here reach {peak:.0f} GFLOP/s at best, so no exact "
-        f"method can take less than {floor:.2f} s: at most {t_pipe / floor:.2f}x the per-question pipeline "
+        f"  floor: {flops / 1e12:.2f} TFLOP on the real tokens; matrix multiplies here reach "
+        f"{peak:.0f} GFLOP/s at best, so no exact "
+        f"method can take less than {floor:.2f} s: at most {t_pipe / floor:.2f}x the per-question "
+        f"pipeline "
         f"(which runs at {flops / t_pipe / 1e9:.0f} GFLOP/s, ours at {flops / t_ours / 1e9:.0f})"
     )
     same = len(dev) - len(differences)
     print(
-        f"  same answer and span: {same} of {len(dev)}; batched pipeline equals per-question pipeline: "
+        f"  same answer and span: {same} of {len(dev)}; batched pipeline equals per-question "
+        f"pipeline: "
         f"{sum(a['answer'] == b['answer'] for a, b in zip(theirs, theirs_batched))} of {len(dev)}"
     )
     for d in differences:

@@ -1,9 +1,12 @@
-"""Time postprocessing of logits for all SQuAD v1.1 dev validation features (bert-base-uncased, 384/128).
+"""Time postprocessing of logits for all SQuAD v1.1 dev validation features (bert-base-uncased,
+384/128).
 
     python bench/postprocess.py [--shared ../shared] [--seed 0]
 
-Random logits (fine for timing), in one run: the vectorised `postprocess_predictions` against the teaching loop
-`postprocess_predictions_loop`, for SQuAD v1 and v2 settings; checks that the predictions are identical.
+Random logits (fine for timing), in one run: the vectorised `postprocess_predictions` against the
+teaching loop
+`postprocess_predictions_loop`, for SQuAD v1 and v2 settings; checks that the predictions are
+identical.
 """
 
 import argparse, sys
@@ -14,13 +17,11 @@ from timing import timed_together  # noqa: E402
 
 import numpy as np
 
-from squad_qa.alignment import prepare_validation_features
-from squad_qa.data import load_squad, load_tokenizer
-from squad_qa.postprocess import (
-    postprocess_predictions,
-    postprocess_predictions_loop,
-    same_predictions,
-)
+from squad_qa.features import prepare_validation_features
+from squad_qa.data import load_squad
+from squad_qa.defaults import load_tokenizer
+from squad_qa.postprocess import postprocess_predictions, same_predictions
+from squad_qa.answers import postprocess_predictions_loop
 
 
 def main():
@@ -50,7 +51,8 @@ def main():
     rng = np.random.default_rng(args.seed)
     start, end = (rng.standard_normal((len(features), width)).astype(np.float32) for _ in range(2))
     print(
-        f"dev-v1.1: {len(dev):,} examples, {len(features):,} features, logits {start.shape}, n_best=20, max_answer_length=30, "
+        f"dev-v1.1: {len(dev):,} examples, {len(features):,} features, logits {start.shape}, "
+        f"n_best=20, max_answer_length=30, "
         f"best of {args.repeats} runs each"
     )
     for v2 in (False, True):
@@ -64,7 +66,8 @@ def main():
         )
         same = same_predictions(fast, slow)
         print(
-            f"  {'v2' if v2 else 'v1'}: vectorised {t_vec:6.3f} s, loop {t_loop:6.3f} s -> {t_loop / t_vec:5.1f}x faster; "
+            f"  {'v2' if v2 else 'v1'}: vectorised {t_vec:6.3f} s, loop {t_loop:6.3f} s -> "
+            f"{t_loop / t_vec:5.1f}x faster; "
             f"identical predictions (n-best lists included): {same}"
         )
         if not same:

@@ -1,9 +1,12 @@
-"""Tokens processed in one epoch over the training questions of bench/train_offline.py (SQuAD v1.1 dev articles 0-37).
+"""Tokens processed in one epoch over the training questions of bench/train_offline.py (SQuAD v1.1
+dev articles 0-37).
 
     python bench/tokens_per_epoch.py [--shared ../shared] [--batch-size 16]
 
-For 384/128 and 160/48 windows (embedded MiniLM tokenizer): every feature padded to max_length (the seeds), padded to
-the longest feature of its batch (dynamic padding), and dynamic padding with length grouping (chapter 04's default).
+For 384/128 and 160/48 windows (embedded MiniLM tokenizer): every feature padded to max_length (the
+seeds), padded to
+the longest feature of its batch (dynamic padding), and dynamic padding with length grouping
+(chapter 04's default).
 """
 
 import argparse, sys
@@ -12,8 +15,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from train_offline import split_dev  # noqa: E402
 
-from squad_qa.data import load_tokenizer  # noqa: E402
-from squad_qa.training import length_grouped_batches, padded_tokens, qa_features  # noqa: E402
+from squad_qa.defaults import load_tokenizer  # noqa: E402
+from squad_qa.features import length_grouped_batches, padded_tokens, qa_features  # noqa: E402
 
 
 def main():
@@ -38,8 +41,10 @@ def main():
         )
         grouped = padded_tokens(lengths, length_grouped_batches(lengths, args.batch_size))
         print(
-            f"  {max_length}/{stride}: {len(lengths):,} features; padded to max_length {full:,}; dynamic padding {dynamic:,} ({dynamic / full:.0%}); "
-            f"dynamic + grouped by length {grouped:,} ({grouped / full:.0%}); real tokens {sum(lengths):,} ({sum(lengths) / full:.0%})"
+            f"  {max_length}/{stride}: {len(lengths):,} features; padded to max_length {full:,}; "
+            f"dynamic padding {dynamic:,} ({dynamic / full:.0%}); "
+            f"dynamic + grouped by length {grouped:,} ({grouped / full:.0%}); real tokens "
+            f"{sum(lengths):,} ({sum(lengths) / full:.0%})"
         )
 
 

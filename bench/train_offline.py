@@ -1,10 +1,15 @@
-"""Fine-tune the offline default (embedded MiniLM) with chapter 04's loop on SQuAD v1.1 dev articles 0-37, evaluate on held-out articles.
+"""Fine-tune the offline default (embedded MiniLM) with chapter 04's loop on SQuAD v1.1 dev articles
+0-37, evaluate on held-out articles.
 
-    python bench/train_offline.py [--shared ../shared] [--questions 4500] [--max-length 160] [--stride 48] ...
+    python bench/train_offline.py [--shared ../shared] [--questions 4500] [--max-length 160]
+    [--stride 48] ...
 
-Training data: the questions of articles 0-37 of dev-v1.1.json (shuffled with --seed, the first --questions kept), first
-answer as the label. Evaluation: the first 500 questions of articles 38-47, never trained on, with the official v1.1
-metric over all gold answers. Prints the recipe, the training time, EM/F1, and the tokens processed per epoch with
+Training data: the questions of articles 0-37 of dev-v1.1.json (shuffled with --seed, the first
+--questions kept), first
+answer as the label. Evaluation: the first 500 questions of articles 38-47, never trained on, with
+the official v1.1
+metric over all gold answers. Prints the recipe, the training time, EM/F1, and the tokens processed
+per epoch with
 dynamic padding and length grouping against padding every feature to max_length.
 """
 
@@ -14,15 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from squad_qa.data import records_to_dataset, squad_records
-from squad_qa.training import (
-    TrainConfig,
-    evaluate_qa,
-    load_qa_model,
-    padded_tokens,
-    length_grouped_batches,
-    qa_features,
-    train_qa,
-)
+from squad_qa.runs import TrainConfig
+from squad_qa.postprocess import evaluate_qa
+from squad_qa.defaults import load_qa_model
+from squad_qa.features import padded_tokens, length_grouped_batches, qa_features
+from squad_qa.training import train_qa
 
 
 def split_dev(
@@ -30,10 +31,10 @@ def split_dev(
 ):
     "Training and evaluation `Dataset`s from disjoint articles of the official file."
     squad = json.loads(path.read_text(encoding='utf-8'))
-    pick = lambda articles: {
-        'version': squad['version'],
-        'data': [squad['data'][i] for i in articles],
-    }
+
+    def pick(articles):
+        return {'version': squad['version'], 'data': [squad['data'][i] for i in articles]}
+
     train = records_to_dataset(squad_records(pick(train_articles), f'{path.name} articles 0-37')[0])
     held_out = records_to_dataset(
         squad_records(pick(eval_articles), f'{path.name} articles 38-47')[0]
@@ -91,8 +92,10 @@ def main():
     )
     lengths = [len(ids) for ids in features['input_ids']]
     print(
-        f"Training: {len(train):,} questions -> {int(has_answer.sum()):,} windows with the answer + {len(features) - int(has_answer[keep].sum()):,} "
-        f"without ({len(features):,} features, {args.max_length}/{args.stride}); evaluation: {len(held_out):,} questions, {len(eval_features):,} features"
+        f"Training: {len(train):,} questions -> {int(has_answer.sum()):,} windows with the answer "
+        f"+ {len(features) - int(has_answer[keep].sum()):,} "
+        f"without ({len(features):,} features, {args.max_length}/{args.stride}); evaluation: "
+        f"{len(held_out):,} questions, {len(eval_features):,} features"
     )
 
     config = TrainConfig(
@@ -166,8 +169,10 @@ def main():
         )
     )
     print(
-        f"\nEM {metrics['exact']:.1f} / F1 {metrics['f1']:.1f} on {len(held_out)} held-out questions after {train_seconds / 60:.1f} min of training; "
-        f"tokens per epoch: {grouped:,} grouped vs {ungrouped:,} ungrouped vs {full:,} padded to {args.max_length} "
+        f"\nEM {metrics['exact']:.1f} / F1 {metrics['f1']:.1f} on {len(held_out)} held-out "
+        f"questions after {train_seconds / 60:.1f} min of training; "
+        f"tokens per epoch: {grouped:,} grouped vs {ungrouped:,} ungrouped vs {full:,} padded to "
+        f"{args.max_length} "
         f"({grouped / full:.0%} / {ungrouped / full:.0%} of it)"
     )
 

@@ -231,7 +231,9 @@ def window_html(
     for i, (token, (s, e), seq, mask) in enumerate(
         zip(tokens, offsets, sequence_ids, attention_mask)
     ):
-        part = 'special' if seq is None else ('context' if seq == context_id else 'question')
+        part = 'special'
+        if seq is not None:
+            part = 'context' if seq == context_id else 'question'
         text = sources.get(part, '')[s:e]
         marked = [
             part == 'context' and gold and gold[0] <= s + k < gold[1] for k in range(len(text))

@@ -71,7 +71,10 @@ def _no_answer_threshold_search(
     for qid in sorted(na_scores, key=lambda k: na_scores[k]):
         if qid not in raw:
             continue
-        score += raw[qid] if has_answer[qid] else (-1 if predictions[qid] else 0)
+        if has_answer[qid]:
+            score += raw[qid]
+        elif predictions[qid]:
+            score -= 1  # an answer where there is none
         if score > best:
             best, threshold = score, na_scores[qid]
     return 100.0 * best / len(raw), threshold

@@ -5,7 +5,7 @@
 # %% ../nbs/11_runs.ipynb #e1a0b004
 from __future__ import annotations
 import json, shutil
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd

@@ -10,10 +10,14 @@ IN_CI = os.environ.get('CI', '').lower() in ('1', 'true', 'yes')
 
 
 def shared_path(*parts) -> Path:
-    "A path under ../shared; skips the test when missing (a user's fresh clone), fails in CI where it must be there."
+    """A path under ../shared; skips the test when missing (a user's fresh clone), fails in CI where
+    it must be there."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        reason = f"{path} not found: the reference data folder ../shared is missing (or set SQUAD_QA_SHARED)"
+        reason = (
+            f"{path} not found: the reference data folder ../shared is missing "
+            "(or set SQUAD_QA_SHARED)"
+        )
         if IN_CI:
             pytest.fail(f"{reason}; with CI=true this is an error, not a skip")
         pytest.skip(reason)
@@ -33,19 +37,9 @@ def dev_v11(dev_v11_path):
 
 
 @pytest.fixture(scope='session')
-def toy_model_dir(tmp_path_factory):
-    "The embedded MiniLM fine-tuned on 1,200 toy questions for two epochs (chapter 04's recipe, ~2 minutes on 2 CPU cores), saved."
-    from squad_qa.training import TrainConfig, load_qa_model, qa_features, toy_squad, train_qa
+def toy_model_dir():
+    "The embedded MiniLM fine-tuned on 1,200 toy questions (chapter 14's `toy_qa_model`, cached)."
+    from squad_qa.inference import cache_dir, toy_qa_model
 
-    model, tokenizer = load_qa_model()
-    train = toy_squad('train').select(range(1200))
-    result = train_qa(
-        model,
-        tokenizer,
-        qa_features(train, tokenizer, 192, 64, train=True),
-        config=TrainConfig(epochs=2, lr=1e-4, seed=0),
-    )
-    folder = tmp_path_factory.mktemp('toy_model')
-    result.model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    toy_qa_model()
+    return cache_dir() / 'minilm-toy-1200x2'

@@ -11,13 +11,13 @@ from squad_qa.alignment import (
     cls_positions,
     label_window_loop,
     label_windows,
-    prepare_train_features,
-    prepare_validation_features,
     tokenize_windows,
 )
-from squad_qa.data import load_tokenizer
+from squad_qa.features import prepare_train_features, prepare_validation_features
+from squad_qa.defaults import load_tokenizer
 
-# (features, answers inside a window, answers recovered exactly as text) at max_length=384, stride=128;
+# (features, answers inside a window, answers recovered exactly as text) at max_length=384,
+# stride=128;
 # the feature counts of the two BERT vocabularies are known figures (shared/README.md).
 EXPECTED = {
     'bert-base-uncased': (10_784, 34_726, 34_649),
@@ -80,7 +80,8 @@ def test_labelled_span_is_exactly_the_tokens_that_touch_the_answer(dev_batch, to
         assert (s, e) == (touching[0], touching[-1]), dev_batch['id'][i]
         char_start, char_end = offsets[s][0], offsets[e][1]
         assert char_start <= a_s and char_end >= a_e, dev_batch['id'][i]
-        # the answer's ends are token boundaries when no context token straddles them (ALBERT's offsets can overlap)
+        # the answer's ends are token boundaries when no context token straddles them (ALBERT's
+        # offsets can overlap)
         straddles = any(
             q == 1 and (o[0] < a_s < o[1] or o[0] < a_e < o[1]) for o, q in zip(offsets, seq)
         )

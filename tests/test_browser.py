@@ -1,4 +1,5 @@
-"A real browser test of the app: Voilà serves apps/answer_app.ipynb, Debian's Chromium (driven by Playwright) types a context and a question."
+"""A real browser test of the app: Voilà serves apps/answer_app.ipynb, Debian's Chromium (driven by
+Playwright) types a context and a question."""
 
 import os, shutil, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
@@ -11,14 +12,16 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get('SQUAD_QA_CHROMIUM', '/usr/bin/chromium')
 ARTIFACTS = Path(os.environ.get('SQUAD_QA_ARTIFACTS', ROOT / 'artifacts'))
 CONTEXT = (
-    "Ostermark Glassworks is a glassmaking company founded by Ines Belquin in 1911. Its headquarters are in Dorwick, "
+    "Ostermark Glassworks is a glassmaking company founded by Ines Belquin in 1911. "
+    "Its headquarters are in Dorwick, "
     "and it employs around 3,400 people. Its most successful product is a lamp, first sold in 1932."
 )
 QUESTION = "Where are the headquarters of Ostermark Glassworks?"
 
 
 def requirement(ok: bool, reason: str):
-    "Skip when something the browser test needs is missing, except in CI (CI=true), where .ci/run installs it: fail there."
+    """Skip when something the browser test needs is missing, except in CI (CI=true), where .ci/run
+    installs it: fail there."""
     if ok:
         return
     if IN_CI:
@@ -105,8 +108,8 @@ def test_app_in_a_real_browser(voila_url, toy_model_dir):
         )
         try:
             page = browser.new_page(viewport={'width': 1200, 'height': 1000})
-            # Voilà streams the page while it runs the notebook (loading the model): return once the response starts,
-            # then wait for the widgets themselves
+            # Voilà streams the page while it runs the notebook (loading the model): return once
+            # the response starts, then wait for the widgets themselves
             page.goto(voila_url, timeout=300_000, wait_until='commit')
             context_box = page.locator('.qa-context-input textarea')
             try:

@@ -1,4 +1,5 @@
-"Chapter 00 on the real SQuAD v1.1 dev set, over a loopback URL, through a (stubbed) Hub, and from the command line."
+"""Chapter 00 on the real SQuAD v1.1 dev set, over a loopback URL, through a (stubbed) Hub, and from
+the command line."""
 
 import functools, http.server, json, shutil, socket, subprocess, sys, threading
 
@@ -6,19 +7,13 @@ import datasets
 import pytest
 from datasets import Dataset
 
-from squad_qa.data import (
-    SQUAD_FEATURES,
-    AnswerNotFoundError,
-    SquadFormatError,
-    add_answer_ends,
-    fixture_path,
-    load_squad,
-    squad_summary,
-)
+from squad_qa.data import HUB_SQUAD, SQUAD_FEATURES, SquadFormatError, fixture_path, load_squad
+from squad_qa.explore import AnswerNotFoundError, add_answer_ends, squad_summary
 
 
 def walk_official(path):
-    "The questions of an official file, read with nothing but json: the reference `load_squad` must equal."
+    """The questions of an official file, read with nothing but json: the reference `load_squad`
+    must equal."""
     squad = json.loads(path.read_text(encoding='utf-8'))
     return [
         dict(
@@ -117,7 +112,8 @@ def test_hub_name_goes_through_load_dataset_and_is_cast(monkeypatch):
 
     monkeypatch.setattr(datasets, 'load_dataset', fake_load_dataset)
     ds = load_squad('squad_v2', split='validation')
-    assert calls == [('squad_v2', 'validation')] and ds.features == SQUAD_FEATURES
+    # the Hub's canonical name: the short one still resolves, but through a redirect
+    assert calls == [(HUB_SQUAD['squad_v2'], 'validation')] and ds.features == SQUAD_FEATURES
     assert ds.to_list() == load_squad().to_list()
     assert isinstance(load_squad('squad_v2'), datasets.DatasetDict)
 
@@ -137,11 +133,13 @@ def test_hub_unreachable_says_so(monkeypatch):
         ('[1, 2]', "expected a JSON object"),
         ('{"version": "1.1"}', "missing key 'data'"),
         (
-            '{"data": [{"title": "t", "paragraphs": [{"context": "abc", "qas": [{"id": "q1", "question": "?", "answers": [{"text": "b", "answer_start": 1.0}]}]}]}]}',
+            '{"data": [{"title": "t", "paragraphs": [{"context": "abc", "qas": [{"id": "q1", '
+            '"question": "?", "answers": [{"text": "b", "answer_start": 1.0}]}]}]}]}',
             r"\(id 'q1'\).answers\[0\].answer_start: expected int",
         ),
         (
-            '{"data": [{"title": "t", "paragraphs": [{"context": "abc", "qas": [{"id": "q1", "question": "?", "answers": []}]}]}]}',
+            '{"data": [{"title": "t", "paragraphs": [{"context": "abc", "qas": [{"id": "q1", '
+            '"question": "?", "answers": []}]}]}]}',
             "no answers, and is_impossible is not true",
         ),
     ],

@@ -1,10 +1,11 @@
-"Chapter 05 on real data: `QuestionAnswerer` against chapter 03's reference loop on SQuAD dev, and over long contexts with real tokenizers."
+"""Chapter 05 on real data: `QuestionAnswerer` against chapter 03's reference loop on SQuAD dev, and
+over long contexts with real tokenizers."""
 
 import pytest
 import torch
 
 from conftest import shared_path
-from squad_qa.data import load_tokenizer
+from squad_qa.defaults import load_tokenizer
 from squad_qa.inference import QuestionAnswerer
 
 
@@ -14,9 +15,10 @@ def answerer(toy_model_dir):
 
 
 def test_matches_the_reference_loop_on_dev(answerer, dev_v11):
-    "Batched, length-sorted answering gives what chapter 03's loop gives on logits computed one window at a time, unpadded."
-    from squad_qa.alignment import prepare_validation_features
-    from squad_qa.postprocess import postprocess_predictions_loop
+    """Batched, length-sorted answering gives what chapter 03's loop gives on logits computed one
+    window at a time, unpadded."""
+    from squad_qa.features import prepare_validation_features
+    from squad_qa.answers import postprocess_predictions_loop
 
     dev = dev_v11.select(range(80))
     short = QuestionAnswerer(answerer.model, answerer.tokenizer, max_length=128, stride=32)
@@ -106,7 +108,8 @@ def test_long_contexts_with_real_tokenizers(name, dev_v11):
 
 
 def test_contexts_shorter_than_n_best():
-    "A one-line context has fewer tokens than n_best=20: no question token or [SEP] may become part of an answer."
+    """A one-line context has fewer tokens than n_best=20: no question token or [SEP] may become
+    part of an answer."""
     from transformers import BertConfig, BertForQuestionAnswering
 
     tokenizer = load_tokenizer(shared_path('tokenizers', 'bert-base-uncased'))

@@ -1,4 +1,5 @@
-"Chapter 03 on the SQuAD v1.1 dev set: the round trip through oracle logits, and the array postprocessing against the loop."
+"""Chapter 03 on the SQuAD v1.1 dev set: the round trip through oracle logits, and the array
+postprocessing against the loop."""
 
 import json
 
@@ -6,20 +7,16 @@ import numpy as np
 import pytest
 
 from conftest import shared_path
-from squad_qa.alignment import prepare_validation_features
-from squad_qa.data import load_tokenizer
+from squad_qa.features import prepare_validation_features
+from squad_qa.defaults import load_tokenizer
 from squad_qa.metrics import (
     compute_exact,
     read_prediction_files,
     squad_metrics,
     write_prediction_files,
 )
-from squad_qa.postprocess import (
-    oracle_logits,
-    postprocess_predictions,
-    postprocess_predictions_loop,
-    same_predictions,
-)
+from squad_qa.answers import oracle_logits, postprocess_predictions_loop
+from squad_qa.postprocess import postprocess_predictions, same_predictions
 
 
 @pytest.fixture(scope='module')
@@ -43,8 +40,9 @@ def test_round_trip_file_features_oracle_postprocess_metrics(dev_v11, dev_featur
         for p, a, ok in zip(predictions, dev_v11['answers'], expressible)
         if ok
     )
-    # the ones that cannot: 9 answers longer than max_answer_length=30 tokens, and 32 that start or end inside a token,
-    # whose labelled tokens cover more than the answer ('golden' for 'gold'), never less
+    # the ones that cannot: 9 answers longer than max_answer_length=30 tokens, and 32 that start
+    # or end inside a token, whose labelled tokens cover more than the answer ('golden' for
+    # 'gold'), never less
     misses = [
         (p['prediction_text'], g)
         for p, g, ok in zip(predictions, first_gold, expressible)
@@ -114,7 +112,8 @@ def test_logit_rows_must_match_features(dev_v11, dev_features):
 
 @pytest.mark.parametrize('as_dataset', [False, True])
 def test_questions_without_any_features_get_empty_answers(as_dataset):
-    "Every feature filtered out: one empty answer per question, as the loop gives (the empty id column is Arrow's null type)."
+    """Every feature filtered out: one empty answer per question, as the loop gives (the empty id
+    column is Arrow's null type)."""
     from datasets import Dataset
 
     examples, features = (

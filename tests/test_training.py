@@ -1,4 +1,5 @@
-"Chapter 04 on real data: training through windows of SQuAD dev with real tokenizers (BERT right padding, XLNet left padding), and the `squad-qa` command."
+"""Chapter 04 on real data: training through windows of SQuAD dev with real tokenizers (BERT right
+padding, XLNet left padding), and the `squad-qa` command."""
 
 import json, os, subprocess
 
@@ -6,14 +7,10 @@ import pytest
 import torch
 
 from conftest import shared_path
-from squad_qa.data import load_tokenizer
-from squad_qa.training import (
-    TrainConfig,
-    length_grouped_batches,
-    padded_tokens,
-    qa_features,
-    train_qa,
-)
+from squad_qa.defaults import load_tokenizer
+from squad_qa.runs import TrainConfig
+from squad_qa.features import length_grouped_batches, padded_tokens, qa_features
+from squad_qa.training import train_qa
 
 
 @pytest.fixture(scope='module')

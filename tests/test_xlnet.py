@@ -1,24 +1,30 @@
-"Chapter 02 on every question of the SQuAD v1.1 dev set with the real xlnet-base-cased tokenizer, and tiny XLNet models."
+"""Chapter 02 on every question of the SQuAD v1.1 dev set with the real xlnet-base-cased tokenizer,
+and tiny XLNet models."""
 
 import numpy as np
 import pytest
 import torch
 
 from conftest import shared_path
-from squad_qa.alignment import (
+from squad_qa.features import (
     QADataCollator,
+    prepare_train_features,
+    prepare_validation_features,
+    unpad_logits,
+)
+from squad_qa.alignment import (
     answer_char_spans,
     cls_positions,
     label_windows,
-    prepare_train_features,
-    prepare_validation_features,
     qa_layout,
     tokenize_windows,
-    unpad_logits,
 )
-from squad_qa.data import add_answer_ends, load_squad, load_tokenizer
+from squad_qa.explore import add_answer_ends
+from squad_qa.data import load_squad
+from squad_qa.defaults import load_tokenizer
 from squad_qa.postprocess import postprocess_beam_predictions, postprocess_predictions
-from squad_qa.xlnet import model_inputs, unpad_beam_outputs
+from squad_qa.predict import model_inputs
+from squad_qa.xlnet import unpad_beam_outputs
 
 
 @pytest.fixture(scope='module')
@@ -32,7 +38,8 @@ def dev_batch(dev_v11):
 
 
 def first_answer_texts(batch, tokenizer):
-    "For each question, the text its labels give back in the first window that holds its first answer."
+    """For each question, the text its labels give back in the first window that holds its first
+    answer."""
     encodings = tokenize_windows(batch, tokenizer)
     sample = np.array(encodings['overflow_to_sample_mapping'])
     starts, ends = answer_char_spans(batch)
