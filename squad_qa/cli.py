@@ -157,6 +157,7 @@ def demo(
     columns = ['exact', 'f1', 'HasAns_f1', 'NoAns_f1', 'eval_loss']
     table = result.history.set_index('epoch')[columns].round(1).to_string()
     print(f"\nEM/F1 on the validation questions (epoch 0: before fine-tuning):\n{table}")
+    print('\nA few answers:')
     _print_answers(dev, result.last_eval['predictions'])
     print(f"\nSaved the model to {Path(output_dir) / 'model'} and the curves to "
           f"{Path(output_dir) / 'curves.png'} in {time.perf_counter() - began:.0f} s.")  # fmt: skip

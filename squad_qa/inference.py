@@ -79,7 +79,7 @@ class QuestionAnswerer:
             raise ValueError("Pass the model's tokenizer (or a model folder, which holds both)")
         self.layout = check_tokenizer(tokenizer, max_length, stride)
         positions = getattr(model.config, 'max_position_embeddings', None)
-        if positions is not None and max_length > positions:
+        if positions is not None and 0 < positions < max_length:  # XLNet has no limit: -1
             raise ValueError(
                 f"max_length={max_length} is more than the {positions} positions "
                 f"{type(model).__name__} has: use max_length={positions} or less"

@@ -39,15 +39,19 @@ def model_inputs(
 
 # %% ../nbs/06_predict.ipynb #ed1a699a
 def feature_lengths(
-    features,  # a `Dataset` or a dict of lists with `input_ids`
+    features,  # a `Dataset` or a dict of lists with `input_ids` (or only `offset_mapping`)
 ) -> np.ndarray:
     "The number of tokens of every feature; from a `Dataset` through Arrow, without reading rows."
+    names = features.column_names if hasattr(features, 'column_names') else list(features)
+    name = 'input_ids' if 'input_ids' in names else 'offset_mapping'
+    if len(features[name]) == 0:  # an empty Dataset's column has Arrow's null type
+        return np.zeros(0, dtype=np.int64)
     if hasattr(features, 'with_format'):
         import pyarrow.compute as pc
 
-        column = features.with_format('arrow')['input_ids']
+        column = features.with_format('arrow')[name]
         return pc.list_value_length(column).to_numpy(zero_copy_only=False)
-    return np.array([len(ids) for ids in features['input_ids']], dtype=np.int64)
+    return np.array([len(ids) for ids in features[name]], dtype=np.int64)
 
 
 def _feature_rows(features, columns: list, rows: list) -> list[dict]:

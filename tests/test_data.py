@@ -156,7 +156,7 @@ def test_skip_mode_warns_with_counts(tmp_path):
     squad['data'][1]['paragraphs'][0]['qas'][0]['question'] = ''
     path = tmp_path / 'one-bad.json'
     path.write_text(json.dumps(squad))
-    with pytest.warns(UserWarning, match=r"(?s)skipped 1:.*sq-0008.*empty question"):
+    with pytest.warns(UserWarning, match=r"(?s)skipped 1 questions?:.*sq-0008.*empty question"):
         assert load_squad(path, on_error='skip').num_rows == 10
 
 
