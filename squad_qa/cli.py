@@ -357,5 +357,5 @@ def data_main():
     main(['data', *sys.argv[1:]])
 
 
-if __name__ == '__main__' and 'IPython' not in sys.modules:
+if __name__ == '__main__' and 'get_ipython' not in globals():  # run as a module, not a notebook
     main()
