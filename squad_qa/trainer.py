@@ -174,7 +174,7 @@ def trainer_result(
     history = pd.DataFrame(
         rows, columns=['epoch', 'step', 'loss', 'exact', 'f1'] if not rows else None
     )
-    history = history.rename(columns={'loss': 'eval_loss'})
+    history = history.rename(columns={'loss': 'eval_loss', 'exact_match': 'exact'})  # v1.1 names
     out = trainer.args.output_dir
     return TrainResult(
         trainer.model, history, steps, output_dir=out, last_eval=rows[-1] if rows else None
