@@ -84,8 +84,17 @@ def main():
     if not path.exists():
         sys.exit(f"No dev-v1.1.json under {args.shared}; pass --shared")
     import torch
+    import transformers
     from transformers import pipeline
+    from transformers.pipelines import SUPPORTED_TASKS
 
+    if 'question-answering' not in SUPPORTED_TASKS:
+        sys.exit(
+            f"transformers {transformers.__version__} has no question-answering pipeline (5.3 "
+            "removed it): run this bench where transformers 4 is installed, e.g. python -m venv "
+            "/tmp/tf4 && /tmp/tf4/bin/pip install torch==2.13.0 'transformers>=4.45,<5' -e . && "
+            "/tmp/tf4/bin/python bench/inference.py"
+        )
     dev = load_squad(path).select(range(args.questions))
     if args.model:
         model, tokenizer = load_qa_model(args.model)

@@ -12,7 +12,7 @@ import numpy as np
 from datasets import Dataset
 
 from .data import is_blank
-from .explore import AnswerNotFoundError
+from .explore import AnswerNotFoundError, normalisation_hint
 
 # %% auto #0
 __all__ = ['label_window_loop', 'QALayout', 'qa_layout', 'check_tokenizer', 'tokenize_windows', 'context_bounds',
@@ -257,7 +257,7 @@ def answer_char_spans(
             raise AnswerNotFoundError(
                 f"Question {qid!r}: answer {text!r} is not at character {start} of its context "
                 f"(found {context[start : start + len(text)]!r}); repair the offsets with "
-                "squad_qa.explore.add_answer_ends."
+                "add_answer_ends (squad-qa: --repair-offsets)" + normalisation_hint(text, context)
             )
         starts.append(start)
         ends.append(start + len(text))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .data import load_squad
 from .defaults import DEFAULT_HUB_MODEL, hub_reachable, load_qa_model, toy_squad
-from .explore import add_answer_ends, question_word_counts, squad_summary
+from .explore import add_answer_ends, nfc_examples, question_word_counts, squad_summary
 from .features import qa_features
 from .inference import QuestionAnswerer
 from .metrics import write_prediction_files
@@ -112,7 +112,7 @@ def _load(source: str, split: str, limit: int | None = None, repair: bool = Fals
             f"no questions in {source}: check the file, or the filters that emptied it"
         )
     if repair:
-        ds, report = add_answer_ends(ds)
+        ds, report = add_answer_ends(nfc_examples(ds))
         print(f"answer offsets of {source}: {report}")
     return ds.select(range(min(limit, len(ds)))) if limit else ds
 
@@ -121,6 +121,7 @@ def _data_command(args):
     ds = load_squad(args.source, split=args.split)
     parts = ds.items() if hasattr(ds, 'items') else [(args.split or 'data', ds)]
     for name, part in parts:
+        part = nfc_examples(part) if args.repair_offsets else part
         print(f"== {name}\n{squad_summary(part).to_string()}")
         print(question_word_counts(part).head(10).to_string())
         print(f"answer offsets: {add_answer_ends(part)[1]}")
@@ -137,7 +138,7 @@ def _print_answers(dev, predictions, count: int = 3):
 
 def demo(
     output_dir='squad_qa_demo',  # where the model, history and curves.png go
-    train_questions: int = 2000,  # toy training questions
+    train_questions: int = 1200,  # toy training questions
     eval_questions: int = 300,  # toy validation questions
     epochs: int = 2,  # passes over the training questions
 ):
@@ -172,8 +173,8 @@ def _default_model() -> str | None:
 
 
 def _train_command(args):
+    config = config_from_args(args, output_dir=args.output_dir)  # bad flags fail before loading
     model, tokenizer = load_qa_model(args.model or _default_model())
-    config = config_from_args(args, output_dir=args.output_dir)
     train = _load(args.data, 'train', args.max_train_questions, args.repair_offsets)
     eval_source = args.eval_data or (
         args.data if args.data in ('toy', 'squad', 'squad_v2') else None
@@ -252,7 +253,8 @@ def _add_window_flags(parser):
 def _add_data_flags(parser, data_help: str):
     parser.add_argument('--data', default='toy', help=data_help)
     parser.add_argument('--repair-offsets', action='store_true',
-                        help='move answer starts 1-2 characters off onto their text')  # fmt: skip
+                        help='compose text to NFC and move answer starts 1-2 characters off onto '
+                             'their text')  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -267,11 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
         help='a SQuAD JSON file or URL, or a Hub name (default: the tiny v2.0 file)',
     )
     data.add_argument('--split', default=None, help='the split of a Hub name (default: all)')
+    data.add_argument('--repair-offsets', action='store_true', help='compose text to NFC first')
     tour = commands.add_parser(
         'demo', help='offline tour: fine-tune the embedded MiniLM on toy data'
     )
     tour.add_argument('--output-dir', default='squad_qa_demo', help='default ./squad_qa_demo')
-    tour.add_argument('--train-questions', type=positive_int, default=2000, help='default 2000')
+    tour.add_argument('--train-questions', type=positive_int, default=1200, help='default 1200')
     tour.add_argument('--eval-questions', type=positive_int, default=300, help='default 300')
     tour.add_argument('--epochs', type=positive_int, default=2, help='default 2')
     train = commands.add_parser('train', help='fine-tune a model (chapter 12)')

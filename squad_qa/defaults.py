@@ -100,12 +100,14 @@ def load_qa_model(
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
     source = str(name_or_path or embedded_model_dir())
+    # offline, only the Hub cache can help: skip the Hub client's retries (half a minute)
+    cached = {} if Path(source).exists() or hub_reachable() else {'local_files_only': True}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
+        tokenizer = AutoTokenizer.from_pretrained(source, **cached)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model, info = AutoModelForQuestionAnswering.from_pretrained(
-                source, output_loading_info=True, **kwargs
+                source, output_loading_info=True, **{**cached, **kwargs}
             )
     except (OSError, ValueError, KeyError) as err:
         raise _load_failure(source, err) from None

@@ -14,8 +14,8 @@ from IPython.display import HTML
 
 # %% auto #0
 __all__ = ['SQUAD_SITE', 'QUESTION_WORDS', 'EXAMPLE_STYLE', 'squad_url', 'squad_summary', 'question_word', 'question_word_counts',
-           'length_table', 'plot_lengths', 'AnswerNotFoundError', 'locate_answer', 'repair_answers', 'RepairReport',
-           'add_answer_ends', 'styled_runs', 'show_example']
+           'length_table', 'plot_lengths', 'AnswerNotFoundError', 'locate_answer', 'normalisation_hint',
+           'repair_answers', 'nfc_examples', 'RepairReport', 'add_answer_ends', 'styled_runs', 'show_example']
 
 # %% ../nbs/02_explore.ipynb #6f0e1a2b
 SQUAD_SITE = 'https://rajpurkar.github.io/SQuAD-explorer/dataset'
@@ -145,20 +145,26 @@ def locate_answer(
     return None
 
 # %% ../nbs/02_explore.ipynb #e2fe1322
+def normalisation_hint(
+    text: str,  # an answer's text
+    context: str,  # its context
+) -> str:
+    "A sentence for an error message when NFC would put `text` in `context`, else ''."
+    nfc = unicodedata.normalize('NFC', text), unicodedata.normalize('NFC', context)
+    if (text, context) == nfc or nfc[0] not in nfc[1]:
+        return ''
+    return (
+        ". Answer and context are in different Unicode normalisations (NFC and NFD print the "
+        "same): normalise them with nfc_examples (squad-qa: --repair-offsets)"
+    )
+
+
 def _not_found(qid: str, text: str, start: int, context: str) -> AnswerNotFoundError:
     "The error for an answer not at its offset; it names a Unicode mismatch where there is one."
     there = context[max(start - 10, 0) : start + len(text) + 10]
-    nfc = unicodedata.normalize('NFC', text), unicodedata.normalize('NFC', context)
-    why = ''
-    if text != nfc[0] or context != nfc[1]:
-        if nfc[0] in nfc[1]:
-            why = (
-                ". Answer and context are in different Unicode normalisations (NFC and NFD print "
-                "the same); normalise both with unicodedata.normalize('NFC', ...)"
-            )
     return AnswerNotFoundError(
         f"Question {qid!r}: answer {text!r} is not in the context at character {start} "
-        f"(context there: {there!r}){why}"
+        f"(context there: {there!r}){normalisation_hint(text, context)}"
     )
 
 
@@ -178,6 +184,25 @@ def repair_answers(
         ends.append(fixed + len(text))
         shifts.append(fixed - start)
     return {'text': list(answers['text']), 'answer_start': starts, 'answer_end': ends}, shifts
+
+# %% ../nbs/02_explore.ipynb #762c7124
+def _nfc(text: str) -> str:
+    return unicodedata.normalize('NFC', text)
+
+
+def nfc_examples(
+    ds: Dataset,  # a Hub-schema SQuAD dataset
+) -> Dataset:
+    "`ds` with questions, contexts and answers in NFC, answer starts moved with their text."
+
+    def compose(example):
+        context, answers = example['context'], example['answers']
+        starts = [len(_nfc(context[:s])) for s in answers['answer_start']]
+        texts = [_nfc(t) for t in answers['text']]
+        answers = {**answers, 'text': texts, 'answer_start': starts}
+        return {'question': _nfc(example['question']), 'context': _nfc(context), 'answers': answers}
+
+    return ds.map(compose, desc='NFC')
 
 # %% ../nbs/02_explore.ipynb #7e2fd9f9
 @dataclass

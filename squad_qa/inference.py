@@ -219,6 +219,13 @@ def _answers(self: QuestionAnswerer, record: dict, top_k: int, v2: bool) -> list
     return (spans or [_answer('', 0.0, None, None, no_answer=True)])[:top_k]
 
 
+def _texts(value, name: str) -> list:
+    "A list of texts from a list, tuple or other sequence; a dict or a non-sequence is refused."
+    if value is None or isinstance(value, (dict, bytes)) or not hasattr(value, '__iter__'):
+        raise TypeError(f"`{name}` is {type(value).__name__}: pass a string or a list of strings")
+    return list(value)
+
+
 @patch
 def __call__(
     self: QuestionAnswerer,
@@ -232,8 +239,10 @@ def __call__(
     if not isinstance(top_k, int) or top_k < 1:
         raise ValueError(f"top_k={top_k!r}: ask for at least 1 answer")
     single = isinstance(question, str)
-    questions = [question] if single else list(question)
-    contexts = [context] * len(questions) if isinstance(context, str) else list(context)
+    questions = [question] if single else _texts(question, 'question')
+    contexts = (
+        [context] * len(questions) if isinstance(context, str) else _texts(context, 'context')
+    )
     v2 = (
         self.handle_impossible_answer
         if handle_impossible_answer is None

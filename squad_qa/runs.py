@@ -36,7 +36,7 @@ def resolve_mixed_precision(
 
 # %% ../nbs/11_runs.ipynb #288c8c68
 def _setting(default, help: str, **metadata):
-    "A `TrainConfig` field with its command-line help (chapter 17 makes the flags from them)."
+    "A `TrainConfig` field with its command-line help (chapter 16 makes the flags from them)."
     return field(default=default, metadata={'help': help, **metadata})
 
 
@@ -73,6 +73,8 @@ class TrainConfig:
             raise ValueError(f"lr={self.lr}: the learning rate must be above 0")
         if not 0 <= self.warmup_ratio < 1 or self.weight_decay < 0:
             raise ValueError("warmup_ratio must be in [0, 1) and weight_decay at least 0")
+        if self.output_dir and Path(self.output_dir).is_file():
+            raise ValueError(f"output_dir={self.output_dir} is a file: pick a folder for the run")
         resolve_mixed_precision(self.mixed_precision)
 
 # %% ../nbs/11_runs.ipynb #e1a0c011
