@@ -145,12 +145,16 @@ def locate_answer(
     return None
 
 # %% ../nbs/02_explore.ipynb #e2fe1322
+def _nfc(text: str) -> str:
+    return unicodedata.normalize('NFC', text)
+
+
 def normalisation_hint(
     text: str,  # an answer's text
     context: str,  # its context
 ) -> str:
     "A sentence for an error message when NFC would put `text` in `context`, else ''."
-    nfc = unicodedata.normalize('NFC', text), unicodedata.normalize('NFC', context)
+    nfc = _nfc(text), _nfc(context)
     if (text, context) == nfc or nfc[0] not in nfc[1]:
         return ''
     return (
@@ -186,10 +190,6 @@ def repair_answers(
     return {'text': list(answers['text']), 'answer_start': starts, 'answer_end': ends}, shifts
 
 # %% ../nbs/02_explore.ipynb #762c7124
-def _nfc(text: str) -> str:
-    return unicodedata.normalize('NFC', text)
-
-
 def nfc_examples(
     ds: Dataset,  # a Hub-schema SQuAD dataset
 ) -> Dataset:

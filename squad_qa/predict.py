@@ -44,7 +44,8 @@ def feature_lengths(
     "The number of tokens of every feature; from a `Dataset` through Arrow, without reading rows."
     names = features.column_names if hasattr(features, 'column_names') else list(features)
     name = 'input_ids' if 'input_ids' in names else 'offset_mapping'
-    if len(features[name]) == 0:  # an empty Dataset's column has Arrow's null type
+    rows = features.num_rows if hasattr(features, 'num_rows') else len(features[name])
+    if rows == 0:  # an empty Dataset's column has Arrow's null type
         return np.zeros(0, dtype=np.int64)
     if hasattr(features, 'with_format'):
         import pyarrow.compute as pc
