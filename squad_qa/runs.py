@@ -36,7 +36,7 @@ def resolve_mixed_precision(
 
 # %% ../nbs/11_runs.ipynb #288c8c68
 def _setting(default, help: str, **metadata):
-    "A `TrainConfig` field with its command-line help (chapter 16 makes the flags from them)."
+    "A `TrainConfig` field with its command-line help (chapter 17 makes the flags from them)."
     return field(default=default, metadata={'help': help, **metadata})
 
 
