@@ -252,11 +252,11 @@ def preprocess(
     **_,  # the other settings are postprocessing's
 ) -> dict:
     "The windows of `pairs`: features for the model, and their encodings for the words."
-    questions = [truncate_question(q, self.tokenizer, max_question_len) for q, _ in pairs]
-    contexts = [c for _, c in pairs]
-    try:
+    try:  # the answerer first: it refuses a slow tokenizer, which has no offsets, in one line
         answerer = QuestionAnswerer(self.model, self.tokenizer, max_length=max_seq_len,
                                     stride=doc_stride, batch_size=batch_size, device=self.device)
+        questions = [truncate_question(q, self.tokenizer, max_question_len) for q, _ in pairs]
+        contexts = [c for _, c in pairs]
         features = answerer.windows(questions, contexts)
     except ValueError as err:
         raise _pipeline_words(err) from None

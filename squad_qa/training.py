@@ -151,7 +151,8 @@ class _HoldInterrupt:
 
     def __enter__(self):
         self.signalled, self.previous = False, None
-        if threading.current_thread() is threading.main_thread():
+        ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # e.g. under `nohup ... &`
+        if threading.current_thread() is threading.main_thread() and not ignored:
             self.previous = signal.signal(signal.SIGINT, self._hold)
         return self
 

@@ -20,6 +20,14 @@ from squad_qa.training import train_qa
 CONFIG = dict(epochs=2, lr=1e-3, batch_size=8, grad_accum_steps=2, seed=5)  # 5 steps an epoch
 
 
+@pytest.fixture(autouse=True)
+def ctrl_c_raises():
+    "Python's own SIGINT handler, whatever this process started with (`nohup ... &` ignores it)."
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.fixture(scope='module')
 def data():
     tokenizer = load_tokenizer()
@@ -172,3 +180,15 @@ def test_without_the_hold_a_sigint_in_optimizer_step_loses_a_step(data, tmp_path
     checkpoint = tmp_path / 'checkpoint-interrupted'
     assert stopped.interrupted
     assert adam_steps(checkpoint) == {int(stopped.steps['step'].max()) + 1}
+
+
+def test_an_ignored_sigint_stays_ignored(data, whole, tmp_path):
+    "Where SIGINT is ignored (`nohup ... &`), one inside `optimizer.step()` stops nothing."
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    handle = register_optimizer_step_post_hook(Moment(3))
+    try:
+        finished = run(data, tmp_path)
+    finally:
+        handle.remove()
+    assert not finished.interrupted
+    assert_same_run(finished, whole)

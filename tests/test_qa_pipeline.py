@@ -254,3 +254,15 @@ def test_device_zero_without_a_gpu(toy_model_dir):
     qa = pipeline(TASK, model=str(toy_model_dir), device=0)
     assert qa.device.type == ('cuda' if torch.cuda.is_available() else 'cpu')
     assert qa(context=C, question=Q)['answer']
+
+
+def test_slow_tokenizer_is_refused_in_one_line(qa):
+    "A slow tokenizer has no offsets: the first call says so and what to load instead."
+    slow_class = getattr(transformers, 'BertTokenizerLegacy', None)  # transformers 5's name
+    if slow_class is None:
+        pytest.skip('this transformers has no slow BERT tokenizer class')
+    from squad_qa.defaults import embedded_model_dir  # its vocab.txt: the toy model's vocabulary
+
+    slow = slow_class.from_pretrained(str(embedded_model_dir()))
+    with pytest.raises(TypeError, match='slow, pure-Python tokenizer'):
+        QAPipeline(qa.model, slow)(question=Q, context=C)
