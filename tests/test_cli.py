@@ -18,7 +18,9 @@ def squad_qa_train(output_dir: Path, *extra) -> list:
 def test_sigint_during_train_exits_130_and_resumes(tmp_path):
     out = tmp_path / 'run'
     command = squad_qa_train(out, '--max-train-questions', '400')  # the last flag wins
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # the child gets Python's Ctrl-C even where this process was started ignoring it (`... &`)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     printed = []
 
     def collect():
