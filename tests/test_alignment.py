@@ -23,8 +23,24 @@ EXPECTED = {
     'bert-base-uncased': (10_784, 34_726, 34_649),
     'bert-base-cased': (10_822, 34_726, 34_652),
     'roberta-base': (10_790, 34_726, 34_412),
-    'albert-base-v2': (10_797, 34_726, 33_853),
+    'albert-base-v2': None,
 }
+# albert-base-v2's folder has only `spiece.model`: transformers converts it to a fast tokenizer at
+# load, and the conversion changes between releases (10,797 features on 5.24, 10,806 on 5.25).
+# For it the tests assert only what no conversion can change.
+
+
+def check_counts(name, features, inside=None, exact=None, questions=10_570):
+    "Exact counts where the tokenizer's files fix them; invariants where a converter decides."
+    expected = EXPECTED[name]
+    if expected is not None:
+        compared = 1 if inside is None else 3
+        assert (features, inside, exact)[:compared] == expected[:compared]
+        return
+    assert questions <= features <= questions * 1.1, features
+    if inside is not None:
+        assert inside == 34_726  # with a stride, every answer is whole in some window
+        assert 0.95 * inside <= exact <= inside
 
 
 @pytest.fixture(scope='module', params=list(EXPECTED))
@@ -57,7 +73,7 @@ def test_fast_labels_equal_the_reference_loop_on_every_feature(dev_batch, tokeni
             for f, i in enumerate(sample)
         ]
     ).T
-    assert len(sample) == EXPECTED[tokenizer.shared_name][0]
+    check_counts(tokenizer.shared_name, len(sample))
     np.testing.assert_array_equal(fast[0], loop[0])
     np.testing.assert_array_equal(fast[1], loop[1])
 
@@ -95,13 +111,15 @@ def test_labelled_span_is_exactly_the_tokens_that_touch_the_answer(dev_batch, to
 
 
 def test_report_table(dev_v11, tokenizer):
-    features, inside, exact = EXPECTED[tokenizer.shared_name]
-    assert alignment_report(dev_v11, tokenizer) == {
-        'features': features,
-        'answers': 34_726,
-        'inside a window': inside,
-        'recovered exactly': exact,
-    }
+    report = alignment_report(dev_v11, tokenizer)
+    assert set(report) == {'features', 'answers', 'inside a window', 'recovered exactly'}
+    assert report['answers'] == 34_726
+    check_counts(
+        tokenizer.shared_name,
+        report['features'],
+        report['inside a window'],
+        report['recovered exactly'],
+    )
 
 
 def test_validation_features_keep_ids_and_context_offsets(dev_v11):
