@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 # %% auto #0
 __all__ = ['SQUAD_FEATURES', 'HUB_SQUAD', 'fixture_path', 'SquadFormatError', 'SquadReport', 'is_blank', 'squad_records',
-           'read_squad_json', 'records_to_dataset', 'load_squad', 'find_shared']
+           'read_squad_json', 'SourceNotFoundError', 'records_to_dataset', 'load_squad', 'find_shared']
 
 # %% ../nbs/00_data.ipynb #0011ebe4
 def fixture_path(
@@ -65,7 +65,8 @@ class SquadReport:
             return head
         reasons = '\n'.join(f"  - {r}" for r in self.skipped[:10])
         more = f"\n  ... and {len(self.skipped) - 10} more" if len(self.skipped) > 10 else ''
-        return f"{head}; skipped {self.lost:,} questions:\n{reasons}{more}"
+        plural = 's' if self.lost != 1 else ''
+        return f"{head}; skipped {self.lost:,} question{plural}:\n{reasons}{more}"
 
 # %% ../nbs/00_data.ipynb #f0c029b8
 def _get(obj, key: str, typ, where: str):
@@ -99,6 +100,11 @@ def _read_answers(qa: dict, key: str, context: str, where: str) -> dict:
         text, start = _get(answer, 'text', str, here), _get(answer, 'answer_start', int, here)
         if not text:
             raise SquadFormatError(f"{here}: empty answer text")
+        if key == 'answers' and is_blank(text):
+            raise SquadFormatError(
+                f"{here}: answer text {text!r} is only whitespace, with no token to label: fix "
+                "or remove that answer in the file, or pass on_error='skip' to skip the question"
+            )
         if not 0 <= start < len(context):
             raise SquadFormatError(
                 f"{here}: answer_start {start} is outside the context (length {len(context)})"
@@ -239,6 +245,15 @@ def _download(url: str, cache_dir=None) -> Path:
     return dest
 
 # %% ../nbs/00_data.ipynb #af722fd8
+def _missing_hint(path: Path) -> str:
+    "What may be wrong with a path that is not there: a `.json` left off, or a missing folder."
+    if Path(f'{path}.json').is_file():
+        return f" (did you mean {path}.json?)"
+    if not path.parent.is_dir():
+        return f" (nor a folder {path.parent})"
+    return ''
+
+
 def read_squad_json(
     source: str | Path,  # a local path or an http(s) URL
     cache_dir=None,  # where downloads are kept (default `~/.cache/squad_qa`)
@@ -252,7 +267,7 @@ def read_squad_json(
             f"(such as {path / 'dev-v2.0.json'})"
         )
     if not path.is_file():
-        raise FileNotFoundError(f"No SQuAD file at {path}")
+        raise FileNotFoundError(f"No SQuAD file at {path}: no such file{_missing_hint(path)}")
     try:
         return json.loads(path.read_text(encoding='utf-8-sig')), source
     except json.JSONDecodeError as err:
@@ -266,39 +281,51 @@ def read_squad_json(
 HUB_SQUAD = {'squad': 'rajpurkar/squad', 'squad_v2': 'rajpurkar/squad_v2'}
 
 
+def _looks_like_path(source) -> bool:
+    "True for a name that can only be a local path (see the rule above); URLs count as paths."
+    s = str(source)
+    if s.endswith('.json') or s.startswith(('.', '/', '~')) or '\\' in s or s.count('/') > 1:
+        return True
+    folder = Path(s).parent
+    return folder != Path('.') and folder.is_dir()
+
+
 def _looks_like_hub_name(source) -> bool:
     "True for `squad`, `squad_v2` or `owner/name` that is not on disk; False for paths and URLs."
     s = str(source)
     if s in HUB_SQUAD:
         return True
-    return (
-        not Path(s).exists()
-        and not s.endswith('.json')
-        and re.fullmatch(r'[\w.-]+(/[\w.-]+)?', s) is not None
-    )
+    if Path(s).exists() or _looks_like_path(s):
+        return False
+    return re.fullmatch(r'[\w.-]+(/[\w.-]+)?', s) is not None
 
 # %% ../nbs/00_data.ipynb #7a553ed2
+class SourceNotFoundError(FileNotFoundError, ConnectionError):
+    "A name that is no file here and that the Hugging Face Hub could not load either."
+
+
 def _squad_schema(ds: Dataset) -> Dataset:
     return ds.select_columns(list(SQUAD_FEATURES)).cast(SQUAD_FEATURES)
 
 
 def _load_from_hub(name: str, split: str | None):
-    "The Hub dataset `name` in the course's schema; a `ConnectionError` that says what to do."
+    "The Hub dataset `name` in the course's schema; an error that says what to do."
     from datasets import load_dataset
 
     try:
         ds = load_dataset(HUB_SQUAD.get(name, name), split=split)
     except Exception as err:
         what = str(err).splitlines()[0][:160] if str(err) else ''
-        path_like = '/' in name or os.sep in name
-        hint = (
-            f"There is no file {name!r} either; check the path. "
-            if path_like
-            else "Offline? Pass the path or URL of an official SQuAD JSON file instead. "
-        )
-        raise ConnectionError(
-            f"Could not load {name!r} from the Hugging Face Hub ({type(err).__name__}: {what}). "
-            + hint
+        hub = f"the Hugging Face Hub ({type(err).__name__}: {what})"
+        if name in HUB_SQUAD or name in HUB_SQUAD.values():
+            raise ConnectionError(
+                f"Could not load {name!r} from {hub}. Offline? Pass the path or URL of an official "
+                "SQuAD JSON file instead."
+            ) from None
+        raise SourceNotFoundError(
+            f"No SQuAD file at {name}: no such file or folder here, and no dataset of that name "
+            f"could be loaded from {hub}. Check the path; offline, pass the path or URL of an "
+            "official SQuAD JSON file."
         ) from None
     if isinstance(ds, DatasetDict):
         return DatasetDict({k: _squad_schema(v) for k, v in ds.items()})

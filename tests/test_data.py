@@ -1,13 +1,20 @@
 """Chapter 00 on the real SQuAD v1.1 dev set, over a loopback URL, through a (stubbed) Hub, and from
 the command line."""
 
-import functools, http.server, json, shutil, socket, subprocess, sys, threading
+import collections, functools, http.server, json, shutil, socket, subprocess, sys, threading
 
 import datasets
 import pytest
 from datasets import Dataset
 
-from squad_qa.data import HUB_SQUAD, SQUAD_FEATURES, SquadFormatError, fixture_path, load_squad
+from squad_qa.data import (
+    HUB_SQUAD,
+    SQUAD_FEATURES,
+    SourceNotFoundError,
+    SquadFormatError,
+    fixture_path,
+    load_squad,
+)
 from squad_qa.explore import AnswerNotFoundError, add_answer_ends, squad_summary
 
 
@@ -51,6 +58,12 @@ def test_dev_v11_summary_and_every_answer_located(dev_v11):
     for row in fixed:
         for text, start, end in zip(*row['answers'].values()):
             assert row['context'][start:end] == text, row['id']
+
+
+def test_dev_v11_has_up_to_six_gold_answers(dev_v11):
+    "Not 'three annotators each': chapter 02's count of questions by number of gold answers."
+    counts = collections.Counter(len(a['text']) for a in dev_v11['answers'])
+    assert dict(sorted(counts.items())) == {1: 3, 2: 136, 3: 8_490, 4: 759, 5: 1_147, 6: 35}
 
 
 def test_dev_v11_answer_far_from_its_offset_names_the_question(dev_v11):
@@ -151,6 +164,52 @@ def test_malformed_files_name_the_place(tmp_path, content, message):
         load_squad(path)
 
 
+def blank_answer_file(tmp_path, text=' \t '):
+    "The tiny v2.0 file with question sq-0008's first answer replaced by `text`."
+    squad = json.loads(fixture_path('tiny-v2.0.json').read_text(encoding='utf-8'))
+    squad['data'][1]['paragraphs'][0]['qas'][0]['answers'][0]['text'] = text
+    path = tmp_path / 'blank-answer.json'
+    path.write_text(json.dumps(squad))
+    return path
+
+
+def test_whitespace_only_answer_is_refused_by_name(tmp_path):
+    "Accepted, it would crash `label_window_loop` with an IndexError chapters later."
+    path = blank_answer_file(tmp_path)
+    with pytest.raises(SquadFormatError) as caught:
+        load_squad(path)
+    message = str(caught.value)
+    assert len(message.splitlines()) == 1
+    assert str(path) in message and "(id 'sq-0008').answers[0]" in message
+    assert 'only whitespace' in message and "on_error='skip'" in message
+    with pytest.warns(UserWarning, match=r"(?s)skipped 1 question:.*sq-0008.*only whitespace"):
+        assert load_squad(path, on_error='skip').num_rows == 10
+
+
+def test_missing_path_without_json_says_no_such_file(tmp_path, monkeypatch):
+    "A path that is not there is reported as a missing file, not as a Hub connection failure."
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'data').mkdir()
+
+    def hub(*args, **kwargs):  # offline; and a path must never get here
+        raise OSError("We couldn't connect to 'https://huggingface.co'")
+
+    monkeypatch.setattr(datasets, 'load_dataset', hub)
+    for source, hint in [('data/dev-v1.1', ''), ('no/such/path', ' (nor a folder no/such)')]:
+        with pytest.raises(FileNotFoundError) as caught:
+            load_squad(source)
+        assert str(caught.value) == f"No SQuAD file at {source}: no such file{hint}"
+    (tmp_path / 'data' / 'dev-v1.1.json').write_text('{"data": []}')
+    with pytest.raises(FileNotFoundError, match=r'did you mean data/dev-v1\.1\.json\?'):
+        load_squad('data/dev-v1.1')
+    # no folder `someone/` here: it may be a Hub name, and the Hub fails too; the file comes first
+    with pytest.raises(SourceNotFoundError) as caught:
+        load_squad('someone/dev-v1.1')
+    assert isinstance(caught.value, FileNotFoundError) and isinstance(caught.value, ConnectionError)
+    assert str(caught.value).startswith('No SQuAD file at someone/dev-v1.1: no such file')
+    assert "We couldn't connect" in str(caught.value)
+
+
 def test_skip_mode_warns_with_counts(tmp_path):
     squad = json.loads(fixture_path('tiny-v2.0.json').read_text(encoding='utf-8'))
     squad['data'][1]['paragraphs'][0]['qas'][0]['question'] = ''
@@ -168,7 +227,7 @@ def test_command_line_summary():
         else [
             sys.executable,
             '-c',
-            'from squad_qa.data import squad_data_summary; squad_data_summary()',
+            'import sys; from squad_qa.cli import data_main; sys.exit(data_main())',
         ]
     )
     out = subprocess.run(
