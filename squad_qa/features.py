@@ -64,7 +64,7 @@ def prepare_validation_features(
 ) -> dict:
     "Windows of a batch with `example_id` and context-only `offset_mapping` (None elsewhere)."
     if 'id' not in examples:
-        raise KeyError(
+        raise ValueError(
             "prepare_validation_features needs an 'id' column to tie each feature to its example; "
             "add one, e.g. ds.add_column('id', [str(i) for i in range(len(ds))])"
         )

@@ -46,7 +46,7 @@ def toy_xlnet_tokenizer(
 
 
 def course_xlnet_tokenizer():
-    "`xlnet-base-cased` from the course's `shared/` folder or the Hub, else the toy one."
+    "`xlnet-base-cased` from this course's `shared/` folder or the Hub, else the toy one."
     real = course_tokenizer('xlnet-base-cased', verbose=False)
     print('Using', 'xlnet-base-cased' if real else 'the toy XLNet tokenizer (no xlnet-base-cased)')
     return real or toy_xlnet_tokenizer()
