@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Colab, simulated: run each notebook's install cell, as written, and its import cells as Colab would.
+"""Colab, simulated: run each notebook's install cell, as written, and its import cells as Colab
+would.
 
 Run with the Python of a fresh environment that holds only what Colab preinstalls that matters here
 (torch, and Colab's ipywidgets 7.7.1). A stub `google.colab` module makes the install cells think
@@ -41,7 +42,8 @@ def only_imports(source: str) -> bool:
 def moved_packages() -> list:
     "The `--keep` packages whose installed version is no longer the one given."
     kept = [spec.split('==') for spec in args.keep]
-    return [f'{name} is {version(name)}, not {want}' for name, want in kept if version(name) != want]
+    moved = [(name, want) for name, want in kept if version(name) != want]
+    return [f'{name} is {version(name)}, not {want}' for name, want in moved]
 
 
 failed = []

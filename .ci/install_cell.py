@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The Colab install cell: one text, made from `settings.ini`'s `git_url`, first code cell of every notebook.
+"""The Colab install cell: one text, made from `settings.ini`'s `git_url`, first code cell of every
+notebook.
 
 In Colab a notebook opened from GitHub has no `settings.ini` beside it, so each notebook carries the
 cell; this script keeps every copy equal to the one made from `settings.ini`, the one place the

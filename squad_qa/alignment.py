@@ -106,12 +106,15 @@ def _check_room(
 ):
     "A `ValueError` naming the first example whose question leaves the context no room."
     room = max_length - tokenizer.num_special_tokens_to_add(pair=True)
-    if 4 * max(map(len, questions), default=0) < room - stride:
-        return  # no question can be that long: a character makes four tokens at most
-    q_lens = [len(q) for q in tokenizer(questions, add_special_tokens=False)['input_ids']]
-    for qid, q_len, context in zip(ids, q_lens, contexts):
+    could_be_long = [not q.isascii() or 2 * len(q) > room - stride for q in questions]
+    suspects = [i for i, long in enumerate(could_be_long) if long]
+    if not suspects:
+        return  # no question can be that long: an ASCII character makes two tokens at most
+    measured = tokenizer([questions[i] for i in suspects], add_special_tokens=False)['input_ids']
+    for i, q_len in zip(suspects, map(len, measured)):
         if room - q_len > stride:
             continue
+        qid, context = ids[i], contexts[i]
         c_len = len(tokenizer(context, add_special_tokens=False)['input_ids'])
         if q_len + c_len > room:
             raise ValueError(

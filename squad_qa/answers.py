@@ -87,6 +87,16 @@ def _window_spans(context, offsets, start_row, end_row, n_best, max_answer_lengt
     return spans
 
 
+def _distinct_spans(spans: list) -> list:
+    "`spans` best first, each character span once, at its best score."
+    ranked, seen = [], set()
+    for span in sorted(spans, key=lambda c: c['score'], reverse=True):
+        if (span['start'], span['end']) not in seen:
+            seen.add((span['start'], span['end']))
+            ranked.append(span)
+    return ranked
+
+
 def postprocess_predictions_loop(
     examples,  # the examples (a `Dataset` or a dict of lists with 'id' and 'context')
     features,  # their validation features (chapter 04)
@@ -128,7 +138,7 @@ def postprocess_predictions_loop(
             spans += _window_spans(
                 context, all_offsets[f], start_logits[f], end_logits[f], n_best, max_answer_length
             )
-        n_best_list = sorted(spans, key=lambda c: c['score'], reverse=True)[:n_best]
+        n_best_list = _distinct_spans(spans)[:n_best]
         results.append(
             _result(qid, context, n_best_list, null_score, version_2_with_negative, null_threshold)
         )

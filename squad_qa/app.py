@@ -13,8 +13,8 @@ from .inference import QuestionAnswerer
 from .predict import softmax
 
 # %% auto #0
-__all__ = ['ANSWER_STYLE', 'EXAMPLE_CONTEXT', 'EXAMPLE_QUESTION', 'token_probabilities', 'answer_html', 'gallery_html',
-           'logits_figure', 'qa_app']
+__all__ = ['ANSWER_STYLE', 'SHADING_LEGEND', 'EXAMPLE_CONTEXT', 'EXAMPLE_QUESTION', 'token_probabilities', 'answer_html',
+           'gallery_html', 'logits_figure', 'qa_app']
 
 # %% ../nbs/16_app.ipynb #f15a0009
 def token_probabilities(
@@ -46,6 +46,14 @@ ANSWER_STYLE = """<style>
 .qa-answer {background: #ffeb3b; outline: 2px solid #f9a825; padding: 0}
 .qa-alternatives {margin: 0; line-height: 1.4}
 </style>"""
+
+
+SHADING_LEGEND = (
+    '<div class="qa-note" style="font-size:80%">shading: top half P(start), bottom half P(end), '
+    "each a softmax over one window's tokens (a token in two windows: the higher); the confidence "
+    'and the percentages are each span\'s share of all spans of all windows, another scale. Hover '
+    'a token for its numbers.</div>'
+)
 
 
 def _marked(text: str, offset: int, answer_start: int, answer_end: int) -> str:
@@ -107,8 +115,7 @@ def answer_html(
         parts.append(f'<div><b>Q:</b> {html.escape(question)}</div>')
     parts += [_headline(answer), _shaded_context(context, answer, probabilities)]
     if probabilities is not None:
-        parts.append('<div class="qa-note" style="font-size:80%">shading: top half P(start), '
-                     'bottom half P(end); hover a token for its numbers</div>')  # fmt: skip
+        parts.append(SHADING_LEGEND)
     if alternatives:
         parts.append(_alternatives(alternatives))
     return ''.join(parts) + '</div>'

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 
-from .alignment import check_tokenizer
+from .alignment import _check_room, check_tokenizer
 from .candidates import context_layout
 from .data import is_blank
 from .defaults import load_qa_model, toy_squad
@@ -20,7 +20,8 @@ from .predict import column_values, predict_logits
 from .runs import TrainConfig
 
 # %% auto #0
-__all__ = ['cache_dir', 'toy_qa_model', 'QuestionAnswerer', 'check_inputs', 'span_log_normalizers']
+__all__ = ['cache_dir', 'toy_qa_model', 'QuestionAnswerer', 'input_problems', 'raise_problems', 'check_inputs',
+           'span_log_normalizers']
 
 # %% ../nbs/14_inference.ipynb #e14a0007
 def cache_dir() -> Path:
@@ -102,22 +103,68 @@ class QuestionAnswerer:
                 f"batches of {self.batch_size} on {self.device}, fp32)")  # fmt: skip
 
 # %% ../nbs/14_inference.ipynb #e14a0014
+def input_problems(
+    questions: list,  # the questions
+    contexts: list,  # one context per question
+) -> list[tuple]:
+    "`(index, error class, phrase)` of each question and context that is not answerable text."
+    problems = []
+    for i, pair in enumerate(zip(questions, contexts)):
+        for name, text in zip(('question', 'context'), pair):
+            if not isinstance(text, str):
+                problems.append((i, TypeError, f"{name} {i} is {type(text).__name__}, not text"))
+            elif is_blank(text):
+                problems.append((i, ValueError, f"{name} {i} is empty: `{name}` cannot be empty"))
+    return problems
+
+# %% ../nbs/14_inference.ipynb #e14a0050
+def raise_problems(
+    problems: list,  # `(index, error class, phrase)` triples
+) -> None:
+    "One error line naming every problem: `TypeError` if all are of that class, else `ValueError`."
+    if not problems:
+        return
+    phrases = [p for _, _, p in sorted(problems, key=lambda p: p[0])]
+    error = TypeError if all(e is TypeError for _, e, _ in problems) else ValueError
+    advice = ': pass strings' if error is TypeError else ''
+    if len(phrases) == 1:
+        raise error(phrases[0] + advice)
+    raise error(f"{len(phrases)} bad inputs: " + '; '.join(phrases) + advice)
+
+
+def _check_counts(questions: list, contexts: list):
+    if len(questions) != len(contexts):
+        raise ValueError(f"{len(questions)} questions but {len(contexts)} contexts: "
+                         "pass one context, or one per question")  # fmt: skip
+
+
 def check_inputs(
     questions: list,  # the questions
     contexts: list,  # one context per question
 ) -> None:
-    "Raise a one-line error naming the first question or context that is not answerable text."
-    if len(questions) != len(contexts):
-        raise ValueError(f"{len(questions)} questions but {len(contexts)} contexts: "
-                         "pass one context, or one per question")  # fmt: skip
-    for name, texts in (('question', questions), ('context', contexts)):
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"{name} {i} is {type(text).__name__}, not text: pass strings")
-            if is_blank(text):
-                raise ValueError(f"{name} {i} is empty: `{name}` cannot be empty")
+    "Raise one error line naming every question and context that is not answerable text."
+    _check_counts(questions, contexts)
+    raise_problems(input_problems(questions, contexts))
 
 # %% ../nbs/14_inference.ipynb #e14a0017
+@patch
+def _room_problems(self: QuestionAnswerer, questions: list, contexts: list, rows: list) -> list:
+    "`(row, ValueError, message)` of each of `rows` whose question leaves its context no room."
+    settings = self.tokenizer, self.max_length, self.stride
+    ids = [f'q{i}' for i in rows]
+    pairs = [questions[i].lstrip() for i in rows], [contexts[i] for i in rows]
+    try:
+        return _check_room(*pairs, ids, *settings) or []  # one check for all: the usual case
+    except ValueError:
+        problems = []
+        for row, qid, question, context in zip(rows, ids, *pairs):
+            try:
+                _check_room([question], [context], [qid], *settings)
+            except ValueError as err:
+                problems.append((row, ValueError, str(err)))
+        return problems
+
+# %% ../nbs/14_inference.ipynb #e14a0051
 @patch
 def windows(
     self: QuestionAnswerer,
@@ -125,7 +172,11 @@ def windows(
     contexts: list[str],  # one context per question
 ) -> dict:
     "The validation features of every (question, context) pair, ids `q0`, `q1`, ..."
-    check_inputs(questions, contexts)
+    _check_counts(questions, contexts)
+    problems = input_problems(questions, contexts)
+    bad = {i for i, _, _ in problems}
+    texts = [i for i in range(len(questions)) if i not in bad]
+    raise_problems(problems + self._room_problems(questions, contexts, texts))
     examples = {'id': [f'q{i}' for i in range(len(questions))], 'question': list(questions),
                 'context': list(contexts)}  # fmt: skip
     return prepare_validation_features(examples, self.tokenizer, self.max_length, self.stride)
@@ -152,21 +203,55 @@ def _logsumexp(values: np.ndarray) -> float:
     return float(top + np.log(np.exp(values - top).sum())) if np.isfinite(top) else float(top)
 
 
+def _window_spans(chars: np.ndarray, starts, ends, max_answer_length: int) -> tuple:
+    "`(start << 32 | end)` character keys and scores of every valid span of one window's context."
+    n = len(starts)
+    widths = range(min(max_answer_length, n))
+    keys = [chars[: n - d, 0] << 32 | chars[d:, 1] for d in widths]
+    scores = [starts[: n - d] + ends[d:] for d in widths]
+    return np.concatenate([np.zeros(0, np.int64), *keys]), np.concatenate([np.zeros(0), *scores])
+
+
+def _best_per_span(keys: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    "The best score of each distinct key."
+    order = np.lexsort((-scores, keys))
+    keys = keys[order]
+    return scores[order][np.r_[True, keys[1:] != keys[:-1]][: len(keys)]]
+
+# %% ../nbs/14_inference.ipynb #e14a0052
+def _distinct(chars: np.ndarray) -> bool:
+    "Whether a window's tokens have increasing starts and ends, so that all its spans differ."
+    return bool(np.all(chars[1:, 0] > chars[:-1, 0]) and np.all(chars[1:, 1] > chars[:-1, 1]))
+
+
+def _spans_of_window(layout: tuple, w: int, start_logits, end_logits, max_answer_length: int):
+    "Keys and scores of window `w`'s valid spans, and whether they all differ."
+    first, last, chars, run_start = layout
+    a, b, r = int(first[w]), int(last[w]), int(run_start[w])
+    window = chars[r : r + b - a + 1].astype(np.int64)
+    rows = [np.asarray(x[w][a : b + 1], np.float64) for x in (start_logits, end_logits)]
+    return (*_window_spans(window, *rows, max_answer_length), _distinct(window))
+
+# %% ../nbs/14_inference.ipynb #e14a0053
 def span_log_normalizers(
     features,  # the windows (chapter 04's validation features)
     start_logits,  # one row of start logits per window
     end_logits,  # one row of end logits per window
     max_answer_length: int = 30,  # the longest answer, in tokens
-) -> np.ndarray:
-    "Per window: the log of exp(start + end logit) summed over every valid span of its context."
-    first, last, _, _ = context_layout(features)
-    normalizers = np.full(len(first), -np.inf)
-    for w, (a, b) in enumerate(zip(first.tolist(), last.tolist())):
-        starts = np.asarray(start_logits[w][a : b + 1], dtype=np.float64)
-        ends = np.asarray(end_logits[w][a : b + 1], dtype=np.float64)
-        n = len(starts)
-        spans = [starts[: n - d] + ends[d:] for d in range(min(max_answer_length, n))]
-        normalizers[w] = _logsumexp(np.concatenate(spans)) if spans else -np.inf
+) -> dict:
+    "Per `example_id`: log of exp(span score) summed over its character spans, each at its best."
+    layout, spans_of = context_layout(features), {}
+    for w, qid in enumerate(column_values(features, 'example_id')):
+        spans = _spans_of_window(layout, w, start_logits, end_logits, max_answer_length)
+        spans_of.setdefault(qid, []).append(spans)
+    normalizers = {}
+    for qid, windows in spans_of.items():
+        keys, scores, distinct = zip(*windows)
+        if len(windows) == 1 and distinct[0]:  # one window, all spans different: nothing to merge
+            normalizers[qid] = _logsumexp(scores[0])
+        else:
+            merged = _best_per_span(np.concatenate(keys), np.concatenate(scores))
+            normalizers[qid] = _logsumexp(merged)
     return normalizers
 
 # %% ../nbs/14_inference.ipynb #e14a0023
@@ -190,13 +275,12 @@ def records(
     records = postprocess_predictions(examples, features, starts, ends, self.n_best,
                                       self.max_answer_length, version_2_with_negative=v2,
                                       null_threshold=self.null_threshold)  # fmt: skip
-    windows = span_log_normalizers(features, starts, ends, self.max_answer_length)
-    question_of = np.array([int(i[1:]) for i in column_values(features, 'example_id')])
-    for i, record in enumerate(records):
-        terms = windows[question_of == i]
+    spans = span_log_normalizers(features, starts, ends, self.max_answer_length)
+    for record in records:
+        terms = [spans.get(record['id'], -np.inf)]
         if v2 and np.isfinite(record.get('null_score', -np.inf)):
-            terms = np.append(terms, record['null_score'])
-        record['log_normalizer'] = _logsumexp(terms)
+            terms.append(record['null_score'])
+        record['log_normalizer'] = _logsumexp(np.array(terms))
     return records
 
 # %% ../nbs/14_inference.ipynb #e14a0025

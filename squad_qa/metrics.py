@@ -7,6 +7,7 @@
 # imports the rest of squad_qa by absolute names, never relatively
 from __future__ import annotations
 import json
+import math
 import re
 import string
 import warnings
@@ -66,8 +67,9 @@ def _no_answer_threshold_search(
     predictions: dict, raw: dict, na_scores: dict, has_answer: dict
 ) -> tuple[float, float]:
     "The official v2.0 search: best score (in %) and threshold, abstaining above the threshold."
-    score = best = sum(not v for v in has_answer.values())
-    threshold = 0.0
+    score = best = sum(not v for v in has_answer.values())  # abstaining on every question
+    # "abstain on all": the official 0.0 where it is below every score, else below any score
+    threshold = 0.0 if min(na_scores.values(), default=1.0) > 0 else -math.inf
     for qid in sorted(na_scores, key=lambda k: na_scores[k]):
         if qid not in raw:
             continue
@@ -279,7 +281,7 @@ def plot_threshold_curve(
     fig, ax = plt.subplots(figsize=(7, 3))
     for column, style in (('exact', '-'), ('f1', '-'), ('HasAns_f1', ':'), ('NoAns_f1', '--')):
         ax.plot(curve['threshold'], curve[column], style, label=column)
-    if best is not None:
+    if best is not None and math.isfinite(best):  # -inf: abstain on all, no line
         ax.axvline(best, color='grey', lw=1, label='best F1 threshold')
     ax.set(xlabel='abstain above this no-answer score', ylabel='score', ylim=(0, 100))
     ax.legend(fontsize=8)

@@ -99,6 +99,43 @@ def _merge_windows(
     order[several] = several[np.lexsort((several, -cand_score[several], cand_example[several]))]
     return order
 
+# %% ../nbs/10_postprocess.ipynb #e10a0102
+def _first_of_span(example: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    "Which candidates, in their order, come first among their example's with their character span."
+    if not len(start):
+        return np.ones(0, bool)
+    if max(start.max(), end.max(), example.max()) < 1 << 21:  # one int64 key: a fast sort
+        key = (example.astype(np.int64) << 42) | (start.astype(np.int64) << 21) | end
+        order = np.argsort(key, kind='stable')
+    else:  # two million characters or examples, or more
+        order = np.lexsort((end, start, example))
+    x, s, e = example[order], start[order], end[order]
+    new = np.r_[True, (x[1:] != x[:-1]) | (s[1:] != s[:-1]) | (e[1:] != e[:-1])]
+    first = np.zeros(len(order), bool)
+    first[order[new]] = True
+    return first
+
+# %% ../nbs/10_postprocess.ipynb #e10a0110
+def _shared_characters(layout: tuple) -> np.ndarray:
+    "Which windows have two context tokens that start, or end, at the same character."
+    first, _, chars, run_start = layout
+    same = (chars[1:, 0] == chars[:-1, 0]) | (chars[1:, 1] == chars[:-1, 1])
+    boundaries = run_start[1:] - 1  # a window's last token against the next window's first
+    same[boundaries[(boundaries >= 0) & (boundaries < len(same))]] = False
+    shared = np.zeros(len(first), bool)
+    shared[np.searchsorted(run_start, np.flatnonzero(same), side='right') - 1] = True
+    return shared
+
+
+def _distinct(example, start, end, may_repeat: np.ndarray | None = None) -> np.ndarray:
+    "`_first_of_span`, checked only for the examples that `may_repeat` (all if None)."
+    if may_repeat is None:
+        return _first_of_span(example, start, end)
+    check = np.flatnonzero(may_repeat[example])
+    distinct = np.ones(len(example), bool)
+    distinct[check] = _first_of_span(example[check], start[check], end[check])
+    return distinct
+
 # %% ../nbs/10_postprocess.ipynb #adda3907
 def _no_answer_probabilities(null, n, cand_example, cand_score, last, best_score):
     "The null score's softmax weight among it and each example's n-best scores."
@@ -111,7 +148,7 @@ def _no_answer_probabilities(null, n, cand_example, cand_score, last, best_score
 
 def _records(ids: list, contexts: list, feature_example, candidates: tuple, window_null,
              n_best: int, v2: bool, null_threshold: float, null_probability=None,
-             sort_all: bool = False) -> list:  # fmt: skip
+             sort_all: bool = False, shared_windows=None) -> list:  # fmt: skip
     "One record per example from valid span candidates `(example, score, start, end)`."
     n = len(ids)
     cand_example, cand_score, cand_start, cand_end = candidates
@@ -119,6 +156,14 @@ def _records(ids: list, contexts: list, feature_example, candidates: tuple, wind
     order = _merge_windows(cand_example, cand_score, per_example, sort_all)
     cand_example, cand_score = cand_example[order], cand_score[order]
     cand_start, cand_end = cand_start[order], cand_end[order]
+    may_repeat = None  # every example, unless the windows that share characters are known
+    if shared_windows is not None:
+        may_repeat = per_example > 1
+        may_repeat[feature_example[shared_windows & (feature_example >= 0)]] = True
+    distinct = _distinct(cand_example, cand_start, cand_end, may_repeat)  # each span once
+    if not distinct.all():
+        cand_example, cand_score = cand_example[distinct], cand_score[distinct]
+        cand_start, cand_end = cand_start[distinct], cand_end[distinct]
     first = np.searchsorted(cand_example, np.arange(n))
     last = np.minimum(np.searchsorted(cand_example, np.arange(n), side='right'), first + n_best)
     null = np.full(n, np.inf)
@@ -200,6 +245,7 @@ def postprocess_predictions(
         )
     selecting = start_window_candidates(start_logits, end_logits, layout, n_best, max_answer_length)
     ids, contexts, feature_example = read_examples(examples, features)  # while the threads select
+    shared_windows = _shared_characters(layout)
     cls = np.zeros(n_features, dtype=np.int64)
     if has_column(features, 'cls_index'):
         cls = np.asarray(column_values(features, 'cls_index'))
@@ -212,7 +258,8 @@ def postprocess_predictions(
     cand_example = np.broadcast_to(feature_example[:, None], cand_score.shape)[keep]
     candidates = cand_example, cand_score[keep], cand_start[keep], cand_end[keep]
     return _records(ids, contexts, feature_example, candidates, window_null, n_best,
-                    version_2_with_negative, null_threshold)  # fmt: skip
+                    version_2_with_negative, null_threshold,
+                    shared_windows=shared_windows)  # fmt: skip
 
 # %% ../nbs/10_postprocess.ipynb #1d77bf71
 def _comparable(record: dict) -> dict:
@@ -305,7 +352,10 @@ def postprocess_beam_predictions(
         ids, contexts, feature_example, candidates, cls_logits, n_best, version_2_with_negative,
         math.inf, null_probability=_sigmoid, sort_all=True,
     )  # fmt: skip
-    for record in results:  # the beam head's own "no answer" score decides
-        if version_2_with_negative and record['no_answer_probability'] > null_threshold:
+    for record in results:  # the beam head's own "no answer" probability decides
+        if not version_2_with_negative:
+            continue
+        record['null_score'] = float(-np.logaddexp(0.0, -record['null_score']))  # log P(none)
+        if record['no_answer_probability'] > null_threshold:
             record.update(prediction_text='', start=None, end=None)
     return results

@@ -13,8 +13,9 @@ import pandas as pd
 from .defaults import embedded_model_dir
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'resolve_mixed_precision', 'TrainConfig', 'run_config', 'RunState', 'save_checkpoint', 'CheckpointError',
-           'load_checkpoint', 'TrainResult', 'plot_history', 'save_outputs']
+__all__ = ['PRECISIONS', 'QA_HEADS', 'resolve_mixed_precision', 'TrainConfig', 'run_config', 'seed_new_head', 'RunState',
+           'rng_states', 'save_checkpoint', 'CheckpointError', 'load_checkpoint', 'TrainResult', 'plot_history',
+           'save_outputs']
 
 # %% ../nbs/11_runs.ipynb #24892e37
 PRECISIONS = ('auto', 'no', 'fp16', 'bf16')
@@ -42,7 +43,7 @@ def _setting(default, help: str, **metadata):
 
 @dataclass
 class TrainConfig:
-    "Settings of a `train_qa` run; defaults: the tutorials' recipe for distilbert-base-uncased."
+    "Settings of a `train_qa` run; defaults: the usual BERT-base SQuAD fine-tuning settings."
 
     epochs: int = _setting(2, 'passes over the training features')
     lr: float | None = _setting(
@@ -90,6 +91,35 @@ def run_config(
         config.lr = 1e-4 if name and Path(name) == embedded_model_dir() else 3e-5
     return config
 
+# %% ../nbs/11_runs.ipynb #f1b2c302
+QA_HEADS = ('qa_outputs', 'start_logits', 'end_logits', 'answer_class')  # BERT-like, XLNet's beam
+
+
+def seed_new_head(
+    model,  # a model from `load_qa_model`: `qa_head_is_new` says whether its head is new
+    seed: int,  # the run's seed
+) -> bool:
+    "Draw a new QA head again from `seed`, as the model initialises it; False if it was not new."
+    import torch
+
+    if not getattr(model, 'qa_head_is_new', False):
+        return False
+    std = getattr(model.config, 'initializer_range', 0.02)
+    heads = [getattr(model, name) for name in QA_HEADS if hasattr(model, name)]
+    modules = [m for head in heads for m in head.modules()]
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.manual_seed(seed)
+        for module in modules:
+            if isinstance(module, torch.nn.Linear):
+                module.weight.normal_(0.0, std)
+            if isinstance(module, torch.nn.LayerNorm):
+                module.weight.fill_(1.0)
+            biased = isinstance(module, (torch.nn.Linear, torch.nn.LayerNorm))
+            if biased and module.bias is not None:
+                module.bias.zero_()
+    model.qa_head_is_new = False
+    return True
+
 # %% ../nbs/11_runs.ipynb #e1a0b008
 @dataclass
 class RunState:
@@ -113,17 +143,29 @@ class RunState:
     def from_json(cls, text: str) -> RunState:
         return cls(**json.loads(text))
 
-# %% ../nbs/11_runs.ipynb #d23252ac
-def _rng_states(rng_state=None) -> dict:
-    "The random states dropout draws from: PyTorch's CPU generator and every CUDA device's."
+# %% ../nbs/11_runs.ipynb #f1b2c304
+def _cuda_rng_states() -> list:
+    "Every CUDA device's random state (none without CUDA)."
     import torch
 
-    return {
-        'torch_rng': torch.get_rng_state() if rng_state is None else rng_state,
-        'cuda_rng': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-    }
+    return torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
 
 
+def _set_cuda_rng_states(states: list):
+    "Restore what `_cuda_rng_states` took, where there is CUDA to restore it to."
+    import torch
+
+    if states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states)
+
+
+def rng_states() -> dict:
+    "The random states dropout draws from, all taken now: PyTorch's CPU generator and CUDA's."
+    import torch
+
+    return {'torch_rng': torch.get_rng_state(), 'cuda_rng': _cuda_rng_states()}
+
+# %% ../nbs/11_runs.ipynb #d23252ac
 def _replace(partial: Path, folder: Path):
     "Move `partial` to `folder`; an old `folder` is moved aside first and deleted last."
     old = folder.with_name(folder.name + '.old')
@@ -142,7 +184,7 @@ def save_checkpoint(
     scheduler,  # the learning-rate scheduler
     state: RunState,  # where the run is
     scaler=None,  # fp16's gradient scaler, if any
-    rng_state=None,  # PyTorch's CPU random state to save (the current one by default)
+    rng: dict | None = None,  # `rng_states()` of the moment `state` describes (now if None)
 ) -> Path:
     "Write a resumable checkpoint folder atomically; the model in safetensors."
     import torch
@@ -157,7 +199,7 @@ def save_checkpoint(
         tokenizer.save_pretrained(partial)
     training = {'optimizer': optimizer.state_dict(), 'scheduler': scheduler.state_dict()}
     training['scaler'] = scaler.state_dict() if scaler is not None else {}
-    torch.save({**training, **_rng_states(rng_state)}, partial / 'training_state.pt')
+    torch.save({**training, **(rng or rng_states())}, partial / 'training_state.pt')
     (partial / 'trainer_state.json').write_text(state.to_json())
     _replace(partial, folder)
     return folder
@@ -244,8 +286,7 @@ def load_checkpoint(
     if scaler is not None and training.get('scaler'):
         scaler.load_state_dict(training['scaler'])
     torch.set_rng_state(training['torch_rng'])
-    if training['cuda_rng'] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(training['cuda_rng'])
+    _set_cuda_rng_states(training['cuda_rng'])
     return RunState.from_json((folder / 'trainer_state.json').read_text())
 
 # %% ../nbs/11_runs.ipynb #e1a0c003
@@ -259,7 +300,7 @@ class TrainResult:
     output_dir: Path | None = None  # where checkpoints and the final model went
     last_eval: dict | None = None  # the last evaluation (metrics, predictions, loss)
     interrupted: bool = False  # stopped by Ctrl-C (a checkpoint was saved)
-    best: dict | None = None  # the epoch with the best F1 and its checkpoint
+    best: dict | None = None  # the epoch with the best F1, its checkpoint and `best/` folder
 
 # %% ../nbs/11_runs.ipynb #8c0ef3bf
 def plot_history(
@@ -294,12 +335,26 @@ def plot_history(
     return fig
 
 
+def _save_best(result: TrainResult) -> Path | None:
+    "Copy the best epoch's checkpoint, less its training state, to `best/`; None if there is none."
+    checkpoint = (result.best or {}).get('checkpoint')
+    if checkpoint is None or not Path(checkpoint).exists():
+        return None
+    best = result.output_dir / 'best'
+    shutil.rmtree(best, ignore_errors=True)
+    skip = shutil.ignore_patterns('training_state.pt', 'trainer_state.json')
+    shutil.copytree(checkpoint, best, ignore=skip)
+    result.best['folder'] = best
+    return best
+
+
 def save_outputs(result: TrainResult, tokenizer):
-    "The final model, its tokenizer, the history, the steps and the curves, in the output folder."
+    "The last epoch's model in `model/`, the best epoch's in `best/`, the record and the curves."
     import matplotlib.pyplot as plt
 
     result.model.save_pretrained(result.output_dir / 'model')
     tokenizer.save_pretrained(result.output_dir / 'model')
+    _save_best(result)
     result.history.to_csv(result.output_dir / 'history.csv', index=False)
     result.steps.to_csv(result.output_dir / 'steps.csv', index=False)
     fig = plot_history(result)

@@ -16,7 +16,8 @@ from .features import QADataCollator, length_grouped_batches
 from .postprocess import evaluate_qa
 from .predict import feature_lengths, model_inputs
 from .runs import RunState, TrainResult, load_checkpoint, resolve_mixed_precision
-from .runs import TrainConfig, run_config, save_checkpoint, save_outputs
+from .runs import TrainConfig, rng_states, run_config, save_checkpoint, save_outputs
+from .runs import seed_new_head
 
 # the names that lived here before chapters 01 and 04 existed
 from .defaults import DEFAULT_HUB_MODEL, TOY_FILES, hub_reachable  # noqa: F401
@@ -26,7 +27,7 @@ from .runs import plot_history  # noqa: F401
 from .postprocess import has_unanswerable  # noqa: F401
 
 # %% auto #0
-__all__ = ['param_groups', 'train_qa']
+__all__ = ['param_groups', 'InterruptedStepError', 'train_qa']
 
 # %% ../nbs/12_training.ipynb #9742becf
 def param_groups(
@@ -83,7 +84,8 @@ class _Run:
     callbacks: tuple
     last_eval: dict | None = None
     last_good: Path | None = None
-    rng_at_step: object = None  # the random state of the last optimizer step
+    rng_at_step: dict | None = None  # `rng_states()` at the last optimizer step
+    stepping: bool = False  # inside an optimizer step that is not yet committed
 
     def unwrapped(self):
         return self.accelerator.unwrap_model(self.model)
@@ -114,6 +116,8 @@ def _start(model, tokenizer, features, evaluation, config, resume_from, callback
     )  # fmt: skip
     if config.tensorboard:
         accelerator.init_trackers('squad_qa', config=asdict(config))
+    if resume_from is None:
+        seed_new_head(model, config.seed)  # the run's seed decides a new QA head
     torch.manual_seed(config.seed)
     features = features.select_columns([c for c in _TRAINING_COLUMNS if c in features.column_names])
     lengths = feature_lengths(features)
@@ -123,17 +127,17 @@ def _start(model, tokenizer, features, evaluation, config, resume_from, callback
     scheduler = get_scheduler('linear', optimizer, int(config.warmup_ratio * steps), steps)
     state = RunState(config=asdict(config))
     if resume_from is not None:
-        state = _resume(resume_from, model, optimizer, scheduler, config)
+        state = _resume(resume_from, model, optimizer, scheduler, accelerator.scaler, config)
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     return _Run(
         config, accelerator, model, tokenizer, optimizer, scheduler, features, lengths, out, state,
-        evaluation, tuple(callbacks), rng_at_step=torch.get_rng_state(),
+        evaluation, tuple(callbacks), last_good=resume_from, rng_at_step=rng_states(),
     )  # fmt: skip
 
 
-def _resume(folder, model, optimizer, scheduler, config) -> RunState:
-    "The checkpoint's state, loaded into the run's objects; a warning where settings moved."
-    state = load_checkpoint(folder, model, optimizer, scheduler)
+def _resume(folder, model, optimizer, scheduler, scaler, config) -> RunState:
+    "The checkpoint's state, loaded into the run's objects (fp16's scaler too); warns of changes."
+    state = load_checkpoint(folder, model, optimizer, scheduler, scaler)
     saved = {k: v for k, v in state.config.items() if k in _SCHEDULE_KEYS}
     changed = {k: (v, getattr(config, k)) for k, v in saved.items() if getattr(config, k) != v}
     if changed:
@@ -181,6 +185,7 @@ def _train_batch(run: _Run, batch: dict, epoch: int, index: int, pending: dict):
         run.accelerator.backward(loss)
         if run.accelerator.sync_gradients:
             run.accelerator.clip_grad_norm_(run.model.parameters(), run.config.max_grad_norm)
+        run.stepping = run.accelerator.sync_gradients  # until `_commit`: the weights are moving
         run.optimizer.step()
         run.scheduler.step()
         run.optimizer.zero_grad()
@@ -195,8 +200,6 @@ def _train_batch(run: _Run, batch: dict, epoch: int, index: int, pending: dict):
 # %% ../nbs/12_training.ipynb #a3b4c5e1
 def _commit(run: _Run, pending: dict, index: int, loss: float):
     "Add the batches since the last optimizer step to the state, and record the step."
-    import torch
-
     s = run.state
     s.loss_sum, s.batches = s.loss_sum + pending['loss'], s.batches + pending['batches']
     s.real_tokens += pending['real']
@@ -204,7 +207,7 @@ def _commit(run: _Run, pending: dict, index: int, loss: float):
     pending.update(loss=0.0, batches=0, real=0, padded=0)
     s.batches_done, s.step = index + 1, s.step + 1
     s.steps.append([s.step, loss, run.scheduler.get_last_lr()[0]])
-    run.rng_at_step = torch.get_rng_state()
+    run.rng_at_step, run.stepping = rng_states(), False
     if run.config.tensorboard:
         run.accelerator.log({'train/loss': loss, 'train/lr': s.steps[-1][2]}, step=s.step)
 
@@ -258,8 +261,6 @@ def _history_row(epoch: int, state: RunState, evaluation: dict | None, seconds: 
 
 def _end_epoch(run: _Run, epoch: int, seconds: float):
     "Evaluate, add the epoch's history row, start the next epoch, save a checkpoint."
-    import torch
-
     evaluation = run.evaluate() if run.evaluation[1] is not None else None
     run.last_eval = evaluation or run.last_eval
     s = run.state
@@ -269,11 +270,11 @@ def _end_epoch(run: _Run, epoch: int, seconds: float):
         run.accelerator.log(scores, step=s.step)
     s.epoch, s.batches_done, s.loss_sum, s.batches = epoch + 1, 0, 0.0, 0
     s.real_tokens = s.padded_tokens = 0
-    run.rng_at_step = torch.get_rng_state()
+    run.rng_at_step = rng_states()
     if run.out is not None and run.accelerator.is_main_process:
         run.last_good = save_checkpoint(
             run.out / f'checkpoint-epoch{epoch + 1}', run.unwrapped(), run.tokenizer, run.optimizer,
-            run.scheduler, s, run.accelerator.scaler,
+            run.scheduler, s, run.accelerator.scaler, rng=run.rng_at_step,
         )  # fmt: skip
 
 # %% ../nbs/12_training.ipynb #a3b4c5e3
@@ -290,11 +291,25 @@ def _result(run: _Run, interrupted: bool = False) -> TrainResult:
     return TrainResult(run.unwrapped(), history, steps, run.out, run.last_eval, interrupted, best)
 
 
+class InterruptedStepError(RuntimeError):
+    "An interruption raised inside an optimizer step: no checkpoint could say where the run is."
+
+
+def _refuse_to_save(run: _Run) -> InterruptedStepError:
+    "The error of an interruption inside a step, which names the last consistent checkpoint."
+    return InterruptedStepError(
+        f"Interrupted inside optimizer step {run.state.step + 1}: some parameter groups may be "
+        "updated and others not, so no checkpoint saved (it would claim step "
+        f"{run.state.step} with weights past it). Last consistent checkpoint: "
+        f"{run.last_good or 'none'}"
+    )
+
+
 def _interrupted(run: _Run) -> TrainResult:
     "Ctrl-C: save the last committed step as `checkpoint-interrupted` and say how to resume."
     saved = save_checkpoint(
         run.out / 'checkpoint-interrupted', run.unwrapped(), run.tokenizer, run.optimizer,
-        run.scheduler, run.state, run.accelerator.scaler, rng_state=run.rng_at_step,
+        run.scheduler, run.state, run.accelerator.scaler, rng=run.rng_at_step,
     )  # fmt: skip
     print(
         f"\nInterrupted at epoch {run.state.epoch + 1}, step {run.state.step}. Saved {saved}.\n"
@@ -333,7 +348,9 @@ def train_qa(
             began = time.perf_counter()
             _train_epoch(run, epoch)
             _end_epoch(run, epoch, time.perf_counter() - began)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
+        if run.stepping:  # raised inside `optimizer.step()`, not held: the weights are half-moved
+            raise _refuse_to_save(run) from interrupt
         if run.out is None or not run.accelerator.is_main_process:
             raise
         return _interrupted(run)

@@ -1,7 +1,7 @@
 """Every claim about a tutorial carries its evidence, and the evidence is really in the tutorial.
 
-A citation, in any markdown cell of `nbs/` (and `apps/`), is the tutorial's file in bold, a colon and
-one line of it quoted verbatim as inline code, usually in a quote block under the claim:
+A citation, in any markdown cell of `nbs/` (and `apps/`), is the tutorial's file in bold, a colon
+and one line of it quoted verbatim as inline code, usually in a quote block under the claim:
 
     > **002-preprocessing-trainer.txt**: `if offset[context_start][0] > start_char`
 
@@ -80,7 +80,8 @@ def uncited_names(markdown: str) -> list:
     problems = []
     for name, files in NAMES.items():  # longest names first, so that 'and ALBERT' is not read twice
         if re.search(re.escape(name), text, re.I):
-            problems += [f'names {name!r} but cites no line of {f}' for f in files if f not in cited]
+            uncited = [f for f in files if f not in cited]
+            problems += [f'names {name!r} but cites no line of {f}' for f in uncited]
             text = re.sub(re.escape(name), '', text, flags=re.I)
     if GENERAL.search(markdown) and not cited:
         problems.append("speaks of 'the tutorials' but cites none of them")
@@ -97,7 +98,8 @@ def test_every_quote_is_in_its_tutorial(tutorials):
     for path in NOTEBOOKS:
         for i, text in markdown_cells(path):
             count += len(citations(text))
-            problems += [f'{path.relative_to(ROOT)} cell {i}: {p}' for p in wrong_quotes(text, tutorials)]
+            where = f'{path.relative_to(ROOT)} cell {i}'
+            problems += [f'{where}: {p}' for p in wrong_quotes(text, tutorials)]
     assert count > 0, 'no citations found: the pattern no longer matches the notebooks'
     assert not problems, '\n'.join(problems)
 

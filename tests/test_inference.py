@@ -131,3 +131,58 @@ def test_contexts_shorter_than_n_best():
             top_k=20,
         ):
             assert context[answer['start'] : answer['end']] == answer['answer'] and answer['answer']
+
+
+def _paris_reading(windows: int) -> dict:
+    "A hand-made reading: `windows` windows that hold the whole context, with the same logits."
+    import numpy as np
+
+    offsets = [None, (0, 5), (6, 8), (9, 12), (13, 20), (21, 23), (24, 30), (30, 31), None]
+    start = np.array([0, 8, 1, 2, 3, 1, 4, 0, 0.0], np.float32)
+    end = np.array([0, 7, 1, 2, 5, 1, 3, 2, 0.0], np.float32)
+    features = {'example_id': ['q0'] * windows, 'offset_mapping': [offsets] * windows}
+    return {'features': features, 'start_logits': [start] * windows, 'end_logits': [end] * windows}
+
+
+@pytest.mark.parametrize('v2', [False, True])
+def test_an_answer_in_a_window_overlap_counts_once(answerer, v2):
+    """Two windows with the same logits on "Paris": 'Paris' once among the alternatives, with the
+    probability it has in one window (counted once per window, it had half)."""
+    paris = 'Paris is the capital of France.'
+    one, two = (
+        answerer('Which city?', paris, top_k=5, handle_impossible_answer=v2,
+                 reading=_paris_reading(n))
+        for n in (1, 2)
+    )  # fmt: skip
+    assert [a['answer'] for a in two].count('Paris') == 1
+    assert two == one
+    assert two[0]['answer'] == 'Paris' and two[0]['score'] > 0.5
+
+
+def test_real_windows_list_each_answer_once(answerer, dev_v11):
+    """Contexts of three paragraphs in 128/64 windows (half of each window is overlap): no
+    alternative twice, and the scores of all alternatives add up to at most 1."""
+    dev = dev_v11.select(range(0, 300, 30))
+    contexts = [' '.join(dev['context'][max(0, i - 2) : i + 1]) for i in range(len(dev))]
+    short = QuestionAnswerer(answerer.model, answerer.tokenizer, max_length=128, stride=64)
+    assert len(short.windows(list(dev['question']), contexts)['input_ids']) > 3 * len(dev)
+    for alternatives in short(list(dev['question']), contexts, top_k=20):
+        spans = [(a['start'], a['end']) for a in alternatives]
+        assert len(set(spans)) == len(spans)
+        assert sum(a['score'] for a in alternatives) <= 1 + 1e-9
+
+
+def test_a_batch_names_every_bad_input(answerer):
+    long_question = 'why ' * 400
+    questions = ['Who?', long_question, None, '', {'q': 'Why?'}, long_question]
+    contexts = ['Ada.', 'Ada.', 'Ada.', ' ', 'Ada.', 'Ada. ' * 200]
+    with pytest.raises(ValueError) as err:
+        answerer(questions, contexts)
+    message = str(err.value)
+    assert message.startswith('6 bad inputs: ') and '\n' not in message
+    for part in ("'q1'", 'question 2 is NoneType, not text', 'question 3 is empty',
+                 'context 3 is empty', 'question 4 is dict, not text', "'q5'"):  # fmt: skip
+        assert part in message
+    assert 'question 0' not in message and "'q0'" not in message
+    with pytest.raises(TypeError, match='2 bad inputs: question 0 is int.*context 1 is bytes'):
+        answerer([1, 'Who?'], ['Ada.', b'Ada.'])

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from accelerate import Accelerator
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
+import squad_qa.runs as runs
 import squad_qa.training as training
 from squad_qa.defaults import load_tokenizer, toy_squad
 from squad_qa.features import qa_features
@@ -160,9 +162,10 @@ def test_sigint_at_any_moment_resumes_exactly(moment, data, whole, tmp_path, mon
     assert_same_run(run(data, tmp_path, resume_from=checkpoint), whole)
 
 
-def test_without_the_hold_a_sigint_in_optimizer_step_loses_a_step(data, tmp_path, monkeypatch):
+def test_without_the_hold_a_sigint_in_optimizer_step_is_refused(data, tmp_path, monkeypatch):
     """The test above can fail: with the interrupt no longer held to the end of the batch, a SIGINT
-    inside `optimizer.step()` leaves a checkpoint whose optimizer is one step ahead of its state."""
+    inside `optimizer.step()` stops the run mid-step, and no `checkpoint-interrupted` can be saved
+    (it would claim a step the weights are past): the run refuses to save, and says so."""
 
     class NoHold:
         def __enter__(self):
@@ -174,12 +177,102 @@ def test_without_the_hold_a_sigint_in_optimizer_step_loses_a_step(data, tmp_path
     monkeypatch.setattr(training, '_HoldInterrupt', NoHold)
     handle = register_optimizer_step_post_hook(Moment(3))
     try:
-        stopped = run(data, tmp_path)
+        with pytest.raises(training.InterruptedStepError, match='inside optimizer step 3'):
+            run(data, tmp_path)
     finally:
         handle.remove()
-    checkpoint = tmp_path / 'checkpoint-interrupted'
-    assert stopped.interrupted
-    assert adam_steps(checkpoint) == {int(stopped.steps['step'].max()) + 1}
+    assert not (tmp_path / 'checkpoint-interrupted').exists()
+
+
+def fail_in_step(nth: int, error: type):
+    "An `Adam._init_group` that raises `error` in step `nth`, after its first group has stepped."
+    real, calls = torch.optim.Adam._init_group, []
+
+    def init_group(optimizer, group, *args, **kwargs):
+        calls.append(1)  # two groups a step (chapter 12's `param_groups`)
+        if len(calls) == 2 * nth:
+            raise error('injected inside optimizer.step()')
+        return real(optimizer, group, *args, **kwargs)
+
+    return init_group
+
+
+@pytest.mark.parametrize('error', [KeyboardInterrupt, RuntimeError])
+def test_an_error_inside_optimizer_step_saves_no_checkpoint(error, data, tmp_path, monkeypatch):
+    """An exception raised inside `optimizer.step()` itself, not a held Ctrl-C, leaves one parameter
+    group stepped and the other not. No checkpoint may then claim the step was not taken: the run
+    saves none (the last consistent one is the epoch's) and says so. Without the guard a raised
+    `KeyboardInterrupt` saved `checkpoint-interrupted` with the groups' steps {2, 3}."""
+    monkeypatch.setattr(torch.optim.Adam, '_init_group', fail_in_step(3, error))
+    expected = training.InterruptedStepError if error is KeyboardInterrupt else error
+    with pytest.raises(expected) as raised:
+        run(data, tmp_path)
+    assert not (tmp_path / 'checkpoint-interrupted').exists()
+    if error is KeyboardInterrupt:
+        assert 'no checkpoint saved' in str(raised.value)
+
+
+def test_cuda_rng_is_taken_with_the_step(data, tmp_path, monkeypatch):
+    """The CUDA random states are captured at the same moment as the CPU one, at the last committed
+    step, not when the checkpoint is written. Checked on the CPU: a stand-in CUDA state that is a
+    copy of the CPU generator's, taken by the same code path, must equal the saved CPU state even
+    though a forward pass with dropout ran after the step (the first batch of step 2)."""
+    monkeypatch.setattr(runs, '_cuda_rng_states', lambda: [torch.get_rng_state()])
+    monkeypatch.setattr(runs, '_set_cuda_rng_states', lambda states: None)
+    tokenizer, features, dev, dev_features = data
+    model = tiny_bert(tokenizer)
+
+    def third_forward(module, *_):
+        third_forward.calls += 1
+        if module.training and third_forward.calls == 3:
+            raise KeyboardInterrupt  # in the forward pass: nothing half-stepped
+
+    third_forward.calls = 0
+    model.qa_outputs.register_forward_hook(third_forward)
+    config = TrainConfig(**CONFIG, output_dir=str(tmp_path))
+    stopped = train_qa(model, tokenizer, features, config=config)
+    assert stopped.interrupted and int(stopped.steps['step'].max()) == 1
+    saved = torch.load(tmp_path / 'checkpoint-interrupted' / 'training_state.pt', weights_only=True)
+    assert torch.equal(saved['cuda_rng'][0], saved['torch_rng'])
+    assert not torch.equal(saved['torch_rng'], torch.get_rng_state())  # dropout drew since
+
+
+class ScaledAccelerator(Accelerator):
+    "Accelerate with an fp16-style gradient scaler on the CPU, its scale doubling every step."
+
+    made = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scaler = torch.amp.GradScaler('cpu', init_scale=2.0**4, growth_interval=1)
+        ScaledAccelerator.made.append(self)
+
+
+def test_gradient_scaler_is_restored_on_resume(data, tmp_path, monkeypatch):
+    """fp16's `GradScaler` state is saved and restored: a resumed run goes on from the scale it had
+    (without the restore it restarted at its initial scale, here 16 instead of 64)."""
+    import accelerate
+
+    monkeypatch.setattr(accelerate, 'Accelerator', ScaledAccelerator)
+    whole_run = run(data, tmp_path / 'whole')
+    whole_scale = ScaledAccelerator.made[-1].scaler.get_scale()
+    stopped = run(data, tmp_path / 'stopped', callbacks=[stop_at(2)])
+    checkpoint = tmp_path / 'stopped' / 'checkpoint-interrupted'
+    saved = torch.load(checkpoint / 'training_state.pt', weights_only=True)
+    assert stopped.interrupted and saved['scaler']['scale'] == 2.0**4 * 2**2
+    resumed = run(data, tmp_path / 'stopped', resume_from=checkpoint)
+    assert ScaledAccelerator.made[-1].scaler.get_scale() == whole_scale == 2.0**4 * 2**10
+    assert_same_run(resumed, whole_run)
+
+
+def stop_at(step):
+    "A callback that stops the run, like Ctrl-C between two steps, after optimizer step `step`."
+
+    def callback(state, **_):
+        if state.step == step:
+            raise KeyboardInterrupt
+
+    return callback
 
 
 def test_an_ignored_sigint_stays_ignored(data, whole, tmp_path):

@@ -137,3 +137,82 @@ def test_questions_without_any_features_get_empty_answers(as_dataset):
             ('a', '', 0),
             ('b', '', 0),
         ]
+
+
+PARIS = {'id': ['q'], 'context': ['Paris is the capital of France.']}
+PARIS_OFFSETS = [None, [0, 5], [6, 8], [9, 12], [13, 20], [21, 23], [24, 30], [30, 31], None]
+PARIS_LOGITS = (
+    np.array([[0, 8, 1, 2, 3, 1, 4, 0, 0]], np.float32),
+    np.array([[0, 7, 1, 2, 5, 1, 3, 2, 0]], np.float32),
+)
+
+
+def _read_by(windows: int, postprocess=postprocess_predictions, **kw) -> dict:
+    features = {'example_id': ['q'] * windows, 'offset_mapping': [PARIS_OFFSETS] * windows}
+    start, end = (a.repeat(windows, 0) for a in PARIS_LOGITS)
+    return postprocess(PARIS, features, start, end, n_best=5, **kw)[0]
+
+
+@pytest.mark.parametrize('v2', [False, True])
+def test_an_answer_in_two_windows_is_listed_once_at_its_best(v2):
+    """Two windows with the same logits on "Paris" (as two windows read an answer in their
+    overlap): the n-best list and the no-answer probability are those of one window."""
+    once, twice = _read_by(1, version_2_with_negative=v2), _read_by(2, version_2_with_negative=v2)
+    assert [c['text'] for c in twice['n_best']].count('Paris') == 1
+    assert list(twice['n_best']) == list(once['n_best'])
+    assert twice.get('no_answer_probability') == once.get('no_answer_probability')
+    assert same_predictions(
+        [twice], [_read_by(2, postprocess_predictions_loop, version_2_with_negative=v2)]
+    )
+
+
+def test_the_better_window_gives_a_shared_span_its_score():
+    """The same span in two windows with different scores: listed once, with the higher score."""
+    features = {'example_id': ['q', 'q'], 'offset_mapping': [PARIS_OFFSETS] * 2}
+    start = np.concatenate([PARIS_LOGITS[0], PARIS_LOGITS[0] + [[0, 1, 0, 0, 0, 0, 0, 0, 0]]])
+    end = PARIS_LOGITS[1].repeat(2, 0)
+    record = postprocess_predictions(PARIS, features, start, end, n_best=5)[0]
+    assert [c['text'] for c in record['n_best']].count('Paris') == 1
+    assert record['prediction_text'] == 'Paris' and record['score'] == 8 + 1 + 7
+
+
+def test_no_span_twice_on_the_dev_set(dev_v11, dev_features):
+    """All of dev in 384/128 windows, with logits that are a function of each token's characters,
+    so that windows agree where they overlap (as a model nearly does): no n-best list holds a span
+    twice, and the arrays still give the loop's records."""
+    rng = np.random.default_rng(2)
+    by_char = rng.standard_normal((2, 1 + max(map(len, dev_v11['context'])))).astype(np.float32)
+    shape = (len(dev_features), 384)
+    start, end = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
+    for f, offsets in enumerate(dev_features['offset_mapping']):
+        at = [(i, o) for i, o in enumerate(offsets) if o is not None]
+        start[f, [i for i, _ in at]] = by_char[0, [o[0] for _, o in at]]
+        end[f, [i for i, _ in at]] = by_char[1, [o[1] for _, o in at]]
+    predictions = postprocess_predictions(dev_v11, dev_features, start, end)
+    spans = [[(c['start'], c['end']) for c in p['n_best']] for p in predictions]
+    assert all(len(set(s)) == len(s) for s in spans)
+    assert sum(len(s) < 20 for s in spans) < 10  # still n_best candidates, nearly everywhere
+    assert same_predictions(
+        predictions, postprocess_predictions_loop(dev_v11, dev_features, start, end)
+    )
+
+
+def test_beam_head_no_answer_fields_are_log_probabilities():
+    """XLNet's beam head: null_score is log P(no answer) and score_diff the log-odds of no answer
+    against the best span, both on the scale of the span scores (log-probabilities)."""
+    import math
+
+    from squad_qa.postprocess import postprocess_beam_predictions
+
+    one = {'id': ['q'], 'context': ['alpha beta gamma delta']}
+    offsets = [[None, [0, 5], [6, 10], [11, 16], [17, 22], None]]
+    features = {'example_id': ['q'], 'offset_mapping': offsets, 'cls_index': [5]}
+    record = postprocess_beam_predictions(
+        one, features, [[0.6, 0.4]], [[1, 3]], [[0.5, 0.9, 0.3, 0.05]], [[2, 4, 3, 3]], [1.0],
+        version_2_with_negative=True,
+    )[0]  # fmt: skip
+    p_none = 1 / (1 + math.exp(-1.0))
+    assert record['no_answer_probability'] == pytest.approx(p_none)
+    assert record['null_score'] == pytest.approx(math.log(p_none))
+    assert record['score_diff'] == pytest.approx(math.log(p_none / ((1 - p_none) * 0.36)))
+    assert record['prediction_text'] == ''  # P(no answer) 0.73 > 0.5

@@ -155,6 +155,25 @@ def test_duplicate_handling(qa):
     assert len(answers) == len(set(answers))
 
 
+def test_answer_in_two_windows_scores_their_sum(qa):
+    "4.x (fast tokenizers) adds an answer's scores in the windows that share it; so does ours."
+    from squad_qa.defaults import toy_squad
+
+    dev = toy_squad('validation')
+    context = ' '.join(dict.fromkeys(dev['context'][:12]))
+    question, short = dev[7]['question'], qa.settings(max_seq_len=64, doc_stride=32)
+    best = qa(question=question, context=context, max_seq_len=64, doc_stride=32)
+    read = qa._forward(qa.preprocess([(question, context)], **short))
+    in_window = []
+    for w in range(len(read['start_logits'])):
+        found = []
+        qa._window_answers(read, w, found, context, 12, short['max_answer_len'], True)
+        in_window += [a['score'] for a in found if a['answer'].lower() == best['answer'].lower()]
+    assert len(in_window) > 1, in_window  # the overlap case: two windows read the answer
+    assert best['score'] == pytest.approx(sum(in_window), abs=1e-9)
+    assert best['score'] > max(in_window)  # added, not the larger of the two
+
+
 def test_impossible_answer_is_empty(qa):
     outputs = qa(question=Q, context=C, handle_impossible_answer=True, top_k=50)
     empty = [o for o in outputs if o['answer'] == '']

@@ -169,3 +169,19 @@ def test_cli_errors_are_one_clear_line(tmp_path):
         str(tmp_path / 'out'),
     )
     assert unaligned.returncode == 2 and 'bad-1' in unaligned.stderr, unaligned.stderr
+
+
+def test_the_run_seed_decides_a_new_qa_head():
+    """`train_qa(seed=s)` starts from the QA head `load_qa_model(seed=s)` would draw, whatever seed
+    the model was loaded with (it was always seed 0's before). The learning rate is so small that
+    the trained head stays within 1e-6 of where it started."""
+    from squad_qa.defaults import load_qa_model, toy_squad
+
+    model, tokenizer = load_qa_model()  # its new head drawn from seed 0
+    features = qa_features(toy_squad('train').select(range(8)), tokenizer, 96, 32, train=True)
+    drawn = {seed: load_qa_model(seed=seed)[0].qa_outputs.weight.detach() for seed in (0, 7)}
+    train_qa(model, tokenizer, features, config=TrainConfig(epochs=1, lr=1e-12, seed=7))
+    head = model.qa_outputs.weight.detach()
+    assert torch.allclose(head, drawn[7], atol=1e-6)
+    assert not torch.allclose(head, drawn[0], atol=1e-3)
+    assert model.qa_head_is_new is False  # taken over: a second run does not draw it again

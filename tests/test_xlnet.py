@@ -1,5 +1,5 @@
-"""Chapter 02 on every question of the SQuAD v1.1 dev set with the real xlnet-base-cased tokenizer,
-and tiny XLNet models."""
+"""Chapter 05 (XLNet) on every question of the SQuAD v1.1 dev set with the real
+xlnet-base-cased tokenizer, and tiny XLNet models."""
 
 import numpy as np
 import pytest
