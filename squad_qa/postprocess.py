@@ -16,14 +16,6 @@ from .predict import arrow_column, column_values, feature_lengths, has_column, s
 from .metrics import squad_metrics
 from .predict import predict_logits, stack_logits
 
-# the lesson's names, where they were before this chapter existed
-from squad_qa.answers import (  # noqa: F401
-    explain_html, n_best_table, oracle_logits, plot_logits, postprocess_predictions_loop,
-    prediction_explorer,
-)  # fmt: skip
-from .metrics import error_analysis, plot_scores_by, scores_by  # noqa: F401
-from .predict import validation_loss  # noqa: F401
-
 # %% auto #0
 __all__ = ['NBest', 'feature_examples', 'read_examples', 'postprocess_predictions', 'same_predictions', 'has_unanswerable',
            'evaluate_qa', 'postprocess_beam_predictions']

@@ -19,13 +19,6 @@ from .runs import RunState, TrainResult, load_checkpoint, resolve_mixed_precisio
 from .runs import TrainConfig, rng_states, run_config, save_checkpoint, save_outputs
 from .runs import seed_new_head
 
-# the names that lived here before chapters 01 and 04 existed
-from .defaults import DEFAULT_HUB_MODEL, TOY_FILES, hub_reachable  # noqa: F401
-from .defaults import load_qa_model, make_toy_squad, toy_squad  # noqa: F401
-from .features import padded_tokens, qa_features  # noqa: F401
-from .runs import plot_history  # noqa: F401
-from .postprocess import has_unanswerable  # noqa: F401
-
 # %% auto #0
 __all__ = ['param_groups', 'InterruptedStepError', 'train_qa']
 
@@ -278,7 +271,7 @@ def _end_epoch(run: _Run, epoch: int, seconds: float):
         )  # fmt: skip
 
 # %% ../nbs/12_training.ipynb #a3b4c5e3
-def _result(run: _Run, interrupted: bool = False) -> TrainResult:
+def _train_result(run: _Run, interrupted: bool = False) -> TrainResult:
     "The run's `TrainResult`; the best epoch by F1 when there is an evaluation."
     history = pd.DataFrame(run.state.history)
     steps = pd.DataFrame(run.state.steps, columns=['step', 'loss', 'lr'])
@@ -315,7 +308,7 @@ def _interrupted(run: _Run) -> TrainResult:
         f"\nInterrupted at epoch {run.state.epoch + 1}, step {run.state.step}. Saved {saved}.\n"
         f"Resume with train_qa(..., resume_from='{saved}') or: squad-qa train ... --resume {saved}"
     )
-    return _result(run, interrupted=True)
+    return _train_result(run, interrupted=True)
 
 # %% ../nbs/12_training.ipynb #e3156522
 def train_qa(
@@ -357,7 +350,7 @@ def train_qa(
     finally:
         if config.tensorboard:
             run.accelerator.end_training()
-    result = _result(run)
+    result = _train_result(run)
     if run.out is not None and run.accelerator.is_main_process:
         save_outputs(result, tokenizer)
     return result

@@ -1,5 +1,5 @@
-"""Chapter 03 on the SQuAD v1.1 dev set: the round trip through oracle logits, and the array
-postprocessing against the loop."""
+"""Chapters 08 and 10 on the SQuAD v1.1 dev set: the round trip through oracle logits, and the
+array postprocessing against the loop."""
 
 import json
 
