@@ -1,4 +1,4 @@
-"""Where the Hugging Face course's labelling loop and chapter 03's rule disagree on SQuAD v1.1 dev
+"""Where the Hugging Face course's labelling loop and chapter 02's rule disagree on SQuAD v1.1 dev
 (first gold answer, 384/128 windows), per tokenizer; both labels' text is printed for a few.
 
     python bench/course_loop.py [--shared ../shared] [bert-base-uncased roberta-base ...]

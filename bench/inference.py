@@ -9,7 +9,7 @@ answers agree, and every disagreement with what explains it (the context has sev
 tie). The model is
 a fine-tuned folder if given (e.g. the output of bench/train_offline.py --output-dir), else the
 embedded MiniLM
-fine-tuned for two minutes on the toy data (chapter 04's recipe) so that the answers mean something.
+fine-tuned for two minutes on the toy data (chapter 03's recipe) so that the answers mean something.
 
 It also prints the floor for any exact (fp32) method on this machine: the model's floating-point
 operations on the real

@@ -6,7 +6,7 @@ dev articles 0-37).
 For 384/128 and 160/48 windows (embedded MiniLM tokenizer): every feature padded to max_length (the
 seeds), padded to
 the longest feature of its batch (dynamic padding), and dynamic padding with length grouping
-(chapter 04's default).
+(chapter 03's default).
 """
 
 import argparse, sys

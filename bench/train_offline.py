@@ -1,4 +1,4 @@
-"""Fine-tune the offline default (embedded MiniLM) with chapter 04's loop on SQuAD v1.1 dev articles
+"""Fine-tune the offline default (embedded MiniLM) with chapter 03's loop on SQuAD v1.1 dev articles
 0-37, evaluate on held-out articles.
 
     python bench/train_offline.py [--shared ../shared] [--questions 4500] [--max-length 160]

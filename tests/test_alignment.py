@@ -1,4 +1,4 @@
-"Chapter 03 (alignment) on every question of the SQuAD v1.1 dev set with four real tokenizers."
+"Chapter 02 (alignment) on every question of the SQuAD v1.1 dev set with four real tokenizers."
 
 import numpy as np
 import pytest

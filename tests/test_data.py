@@ -61,7 +61,7 @@ def test_dev_v11_summary_and_every_answer_located(dev_v11):
 
 
 def test_dev_v11_has_up_to_six_gold_answers(dev_v11):
-    "Not 'three annotators each': chapter 02's count of questions by number of gold answers."
+    "Not 'three annotators each': chapter 01's count of questions by number of gold answers."
     counts = collections.Counter(len(a['text']) for a in dev_v11['answers'])
     assert dict(sorted(counts.items())) == {1: 3, 2: 136, 3: 8_490, 4: 759, 5: 1_147, 6: 35}
 

@@ -1,4 +1,4 @@
-"""Chapter 14 on real data: `QuestionAnswerer` against chapter 08's reference loop on SQuAD dev,
+"""Chapter 12 on real data: `QuestionAnswerer` against chapter 07's reference loop on SQuAD dev,
 and over long contexts with real tokenizers."""
 
 import pytest
@@ -15,7 +15,7 @@ def answerer(toy_model_dir):
 
 
 def test_matches_the_reference_loop_on_dev(answerer, dev_v11):
-    """Batched, length-sorted answering gives what chapter 08's loop gives on logits computed one
+    """Batched, length-sorted answering gives what chapter 07's loop gives on logits computed one
     window at a time, unpadded."""
     from squad_qa.features import prepare_validation_features
     from squad_qa.answers import postprocess_predictions_loop

@@ -1,4 +1,4 @@
-"""Chapters 08 and 10 on the SQuAD v1.1 dev set: the round trip through oracle logits, and the
+"""Chapters 07 and 09 on the SQuAD v1.1 dev set: the round trip through oracle logits, and the
 array postprocessing against the loop."""
 
 import json

@@ -1,4 +1,4 @@
-"""Chapter 05 (XLNet) on every question of the SQuAD v1.1 dev set with the real
+"""Chapter 04 (XLNet) on every question of the SQuAD v1.1 dev set with the real
 xlnet-base-cased tokenizer, and tiny XLNet models."""
 
 import numpy as np
