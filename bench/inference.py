@@ -104,7 +104,7 @@ def main():
         model = train_qa(
             model,
             tokenizer,
-            qa_features(train, tokenizer, 192, 64, train=True),
+            qa_features(train, tokenizer, max_length=192, stride=64, train=True),
             config=TrainConfig(epochs=2, lr=1e-4, seed=0),
         ).model
     model.eval()

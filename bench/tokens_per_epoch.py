@@ -33,7 +33,9 @@ def main():
     for max_length, stride in ((384, 128), (160, 48)):
         lengths = [
             len(ids)
-            for ids in qa_features(train, tokenizer, max_length, stride, train=True)['input_ids']
+            for ids in qa_features(
+                train, tokenizer, max_length=max_length, stride=stride, train=True
+            )['input_ids']
         ]
         full = len(lengths) * max_length
         dynamic = padded_tokens(

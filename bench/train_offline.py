@@ -78,7 +78,8 @@ def main():
     train, held_out = split_dev(path)
     train = train.shuffle(seed=args.seed).select(range(min(args.questions, len(train))))
     model, tokenizer = load_qa_model()
-    features = qa_features(train, tokenizer, args.max_length, args.stride, train=True)
+    windows = dict(max_length=args.max_length, stride=args.stride)
+    features = qa_features(train, tokenizer, train=True, **windows)
     rng = np.random.default_rng(args.seed)
     has_answer = np.asarray(features['start_positions']) != 0
     keep = np.flatnonzero(has_answer | (rng.random(len(features)) < args.negatives))
@@ -87,8 +88,8 @@ def main():
     eval_features = qa_features(
         held_out,
         tokenizer,
-        eval_length,
-        args.stride if eval_length == args.max_length else eval_length // 4,
+        max_length=eval_length,
+        stride=args.stride if eval_length == args.max_length else eval_length // 4,
     )
     lengths = [len(ids) for ids in features['input_ids']]
     print(

@@ -10,14 +10,15 @@ from operator import itemgetter
 
 import numpy as np
 from datasets import Dataset
+from fastcore.meta import delegates
 
 from .data import is_blank
 from .explore import AnswerNotFoundError, normalisation_hint
 
 # %% auto #0
-__all__ = ['label_window_loop', 'QALayout', 'qa_layout', 'check_tokenizer', 'tokenize_windows', 'context_bounds',
-           'offsets_are_sorted', 'cls_positions', 'label_windows', 'label_windows_loop', 'answer_char_spans',
-           'token_span_to_char_span', 'span_text', 'alignment_report']
+__all__ = ['label_window_loop', 'QALayout', 'qa_layout', 'window_settings', 'check_tokenizer', 'tokenize_windows',
+           'context_bounds', 'offsets_are_sorted', 'cls_positions', 'label_windows', 'label_windows_loop',
+           'answer_char_spans', 'token_span_to_char_span', 'span_text', 'alignment_report']
 
 # %% ../nbs/02_alignment.ipynb #6071c4ae
 def label_window_loop(
@@ -74,11 +75,22 @@ def qa_layout(
         )
     return QALayout(question_first=question_first, cls_last=cls_last)
 
+# %% ../nbs/02_alignment.ipynb #wset0001
+def window_settings(
+    max_length: int = 384,  # tokens per window: question, context and special tokens
+    stride: int = 128,  # context tokens shared by consecutive windows (Hugging Face's meaning)
+) -> dict:
+    "The window settings, as keywords for the functions that take them."
+    if max_length < 1:
+        raise ValueError(f"max_length={max_length} must be a positive number of tokens")
+    return {'max_length': max_length, 'stride': stride}
+
+
 # %% ../nbs/02_alignment.ipynb #ded59448
+@delegates(window_settings)
 def check_tokenizer(
     tokenizer,  # the tokenizer to check
-    max_length: int = 384,  # tokens per window
-    stride: int = 128,  # tokens shared by consecutive windows
+    **kwargs,
 ) -> QALayout:
     "The tokenizer's `QALayout`, after a clear error where it cannot make offset-labelled windows."
     name = getattr(tokenizer, 'name_or_path', type(tokenizer).__name__)
@@ -89,8 +101,7 @@ def check_tokenizer(
             "AutoTokenizer.from_pretrained(name) (use_fast=True)."
         )
     layout = qa_layout(tokenizer)
-    if max_length < 1:
-        raise ValueError(f"max_length={max_length} must be a positive number of tokens")
+    max_length, stride = window_settings(**kwargs).values()
     room = max_length - tokenizer.num_special_tokens_to_add(pair=True)
     if not 0 <= stride < room:
         raise ValueError(
@@ -138,15 +149,16 @@ def _check_texts(examples: dict) -> list:
     return ids
 
 # %% ../nbs/02_alignment.ipynb #228eb886
+@delegates(window_settings)
 def tokenize_windows(
     examples: dict,  # a batch: lists of 'question' and 'context' (and 'id', for messages)
     tokenizer,  # a fast tokenizer
-    max_length: int = 384,  # tokens per window
-    stride: int = 128,  # context tokens shared by consecutive windows
     padding=False,  # `False`, or the tokenizer's `padding`, such as 'max_length'
+    **kwargs,
 ):
     "(stripped question, context) pairs as overlapping windows with offsets, in the right layout."
-    layout = check_tokenizer(tokenizer, max_length, stride)
+    max_length, stride = window_settings(**kwargs).values()
+    layout = check_tokenizer(tokenizer, **kwargs)
     ids = _check_texts(examples)
     questions = [q.lstrip() for q in examples['question']]
     _check_room(questions, examples['context'], ids, tokenizer, max_length, stride)
@@ -291,12 +303,12 @@ def span_text(
     return context[start_char:end_char]
 
 # %% ../nbs/02_alignment.ipynb #2e49cddc
+@delegates(window_settings)
 def alignment_report(
     ds: Dataset,  # a Hub-schema SQuAD dataset
     tokenizer,  # a fast tokenizer
-    max_length: int = 384,  # tokens per window
-    stride: int = 128,  # context tokens shared by consecutive windows
     chunk_size: int = 1000,  # examples tokenized at once
+    **kwargs,
 ) -> dict:
     "Features, gold answers, answers whole in a window, and answers whose labels give their text."
     from tqdm.auto import tqdm
@@ -307,7 +319,7 @@ def alignment_report(
     )
     for begin in tqdm(range(0, len(ds), chunk_size), desc='alignment report', leave=False):
         batch = ds[begin : begin + chunk_size]
-        encodings = tokenize_windows(batch, tokenizer, max_length, stride)
+        encodings = tokenize_windows(batch, tokenizer, **kwargs)
         windows_of = {}
         for f, i in enumerate(encodings['overflow_to_sample_mapping']):
             windows_of.setdefault(i, []).append(f)

@@ -8,13 +8,14 @@ import base64, html, io, math, warnings
 
 import numpy as np
 import pandas as pd
+from fastcore.meta import delegates
 
 from .explore import styled_runs
 from .predict import column_values, feature_lengths, has_column, softmax, stack_logits
 
 # %% auto #0
-__all__ = ['EXPLAIN_STYLE', 'null_candidate_probability', 'check_example_ids', 'postprocess_predictions_loop', 'oracle_logits',
-           'plot_logits', 'n_best_table', 'explain_html', 'prediction_explorer']
+__all__ = ['EXPLAIN_STYLE', 'null_candidate_probability', 'check_example_ids', 'decode_settings', 'postprocess_predictions_loop',
+           'oracle_logits', 'plot_logits', 'n_best_table', 'explain_html', 'prediction_explorer']
 
 # %% ../nbs/07_answers.ipynb #9a5b9235
 def null_candidate_probability(
@@ -67,6 +68,21 @@ def check_example_ids(
             f"{missing[:3]}"
         )
 
+# %% ../nbs/07_answers.ipynb #dset0001
+def decode_settings(
+    n_best: int = 20,  # best starts, ends and spans to keep (a window's, then a question's)
+    max_answer_length: int = 30,  # the longest answer allowed, in tokens
+    version_2_with_negative: bool = False,  # SQuAD v2.0: allow "no answer"
+    null_threshold: float = 0.0,  # answer nothing when null score - best span score is above this
+) -> dict:
+    "The decoding settings, as keywords for the functions that take them."
+    for name, value in (('n_best', n_best), ('max_answer_length', max_answer_length)):
+        if value < 1:
+            raise ValueError(f"{name}={value} must be at least 1")
+    return dict(n_best=n_best, max_answer_length=max_answer_length,
+                version_2_with_negative=version_2_with_negative, null_threshold=null_threshold)
+
+
 # %% ../nbs/07_answers.ipynb #023741ea
 def _window_spans(context, offsets, start_row, end_row, n_best, max_answer_length) -> list:
     "The valid spans among the `n_best` best context starts and ends of one window."
@@ -97,17 +113,17 @@ def _distinct_spans(spans: list) -> list:
     return ranked
 
 
+@delegates(decode_settings)
 def postprocess_predictions_loop(
     examples,  # the examples (a `Dataset` or a dict of lists with 'id' and 'context')
     features,  # their validation features (chapter 03)
     start_logits,  # one row of start logits per feature (any shape `stack_logits` takes)
     end_logits,  # one row of end logits per feature
-    n_best: int = 20,  # best starts, ends and spans to keep
-    max_answer_length: int = 30,  # the longest answer allowed, in tokens
-    version_2_with_negative: bool = False,  # SQuAD v2.0: allow "no answer"
-    null_threshold: float = 0.0,  # answer nothing when null score - best span score is above this
+    **kwargs,
 ) -> list:
     "One answer record per example: a Python loop over `n_best` x `n_best` spans per window."
+    settings = decode_settings(**kwargs)
+    n_best, max_answer_length = settings['n_best'], settings['max_answer_length']
     lengths = feature_lengths(features)
     start_logits, end_logits = (
         stack_logits(start_logits, lengths),
@@ -140,7 +156,8 @@ def postprocess_predictions_loop(
             )
         n_best_list = _distinct_spans(spans)[:n_best]
         results.append(
-            _result(qid, context, n_best_list, null_score, version_2_with_negative, null_threshold)
+            _result(qid, context, n_best_list, null_score, settings['version_2_with_negative'],
+                    settings['null_threshold'])
         )
     return results
 

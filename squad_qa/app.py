@@ -16,6 +16,21 @@ from .predict import softmax
 __all__ = ['ANSWER_STYLE', 'SHADING_LEGEND', 'EXAMPLE_CONTEXT', 'EXAMPLE_QUESTION', 'token_probabilities', 'answer_html',
            'gallery_html', 'logits_figure', 'qa_app', 'use_colour', 'highlight_terminal']
 
+# %% ../nbs/13_app.ipynb #h13a0020
+def _best_per_token(
+    reading: dict,  # `answerer.read`'s features and logits
+) -> dict:
+    "Per token's `(start, end)` characters: its highest start and end probability over the windows."
+    features, starts, ends = reading['features'], reading['start_logits'], reading['end_logits']
+    best = {}
+    for offsets, start_logits, end_logits in zip(features['offset_mapping'], starts, ends):
+        p_start, p_end = softmax(start_logits), softmax(end_logits)
+        for i, offset in enumerate(offsets):
+            if offset is not None:
+                old = best.get(tuple(offset), (0.0, 0.0))
+                best[tuple(offset)] = (max(old[0], p_start[i]), max(old[1], p_end[i]))
+    return best
+
 # %% ../nbs/13_app.ipynb #f15a0009
 def token_probabilities(
     answerer: QuestionAnswerer,  # chapter 12's answerer
@@ -25,37 +40,11 @@ def token_probabilities(
 ) -> pd.DataFrame:
     "Per context token: its characters `start`/`end` and its start/end probability (best window)."
     reading = reading or answerer.read([question], [context])
-    features, starts, ends = reading['features'], reading['start_logits'], reading['end_logits']
-    best = {}
-    for offsets, start_logits, end_logits in zip(features['offset_mapping'], starts, ends):
-        p_start, p_end = softmax(start_logits), softmax(end_logits)
-        for i, offset in enumerate(offsets):
-            if offset is not None:
-                old = best.get(tuple(offset), (0.0, 0.0))
-                best[tuple(offset)] = (max(old[0], p_start[i]), max(old[1], p_end[i]))
+    best = _best_per_token(reading)
     rows = [(a, b, p, q) for (a, b), (p, q) in sorted(best.items())]
     return pd.DataFrame(rows, columns=['start', 'end', 'p_start', 'p_end'])
 
-# %% ../nbs/13_app.ipynb #f15a0012
-ANSWER_STYLE = """<style>
-.qa-result {font-family: sans-serif; line-height: 2.1; max-width: 60em}
-.qa-no-answer {color: #b71c1c} .qa-note {color: #555} .qa-error {color: #b71c1c}
-.qa-context {border: 1px solid #ddd; padding: 6px 10px; border-radius: 4px}
-.qa-token {border-radius: 2px; background: linear-gradient(
-  rgba(33, 150, 243, calc(var(--s) * 1.5)) 0 50%, rgba(255, 152, 0, calc(var(--e) * 1.5)) 50% 100%)}
-.qa-answer {background: #ffeb3b; outline: 2px solid #f9a825; padding: 0}
-.qa-alternatives {margin: 0; line-height: 1.4}
-</style>"""
-
-
-SHADING_LEGEND = (
-    '<div class="qa-note" style="font-size:80%">shading: top half P(start), bottom half P(end), '
-    "each a softmax over one window's tokens (a token in two windows: the higher); the confidence "
-    'and the percentages are each span\'s share of all spans of all windows, another scale. Hover '
-    'a token for its numbers.</div>'
-)
-
-
+# %% ../nbs/13_app.ipynb #h13a0001
 def _marked(text: str, offset: int, answer_start: int, answer_end: int) -> str:
     "Escaped `text` (at character `offset`) with its part inside the answer in a `<mark>`."
     lo, hi = max(answer_start, offset), min(answer_end, offset + len(text))
@@ -65,7 +54,7 @@ def _marked(text: str, offset: int, answer_start: int, answer_end: int) -> str:
     before, after = html.escape(text[: lo - offset]), html.escape(text[hi - offset :])
     return f'{before}<mark class="qa-answer">{inside}</mark>{after}'
 
-
+# %% ../nbs/13_app.ipynb #h13a0004
 def _shaded_context(context: str, answer: dict, probabilities: pd.DataFrame | None) -> str:
     "The context as HTML: every token shaded by its start/end probability, the answer marked."
     a0, a1 = (-1, -1) if answer['no_answer'] else (answer['start'], answer['end'])
@@ -82,8 +71,28 @@ def _shaded_context(context: str, answer: dict, probabilities: pd.DataFrame | No
     parts.append(_marked(context[at:], at, a0, a1))
     return f'<div class="qa-context">{"".join(parts)}</div>'
 
-# %% ../nbs/13_app.ipynb #f15a0013
+# %% ../nbs/13_app.ipynb #h13a0007
+ANSWER_STYLE = """<style>
+.qa-result {font-family: sans-serif; line-height: 2.1; max-width: 60em}
+.qa-no-answer {color: #b71c1c} .qa-note {color: #555} .qa-error {color: #b71c1c}
+.qa-context {border: 1px solid #ddd; padding: 6px 10px; border-radius: 4px}
+.qa-token {border-radius: 2px; background: linear-gradient(
+  rgba(33, 150, 243, calc(var(--s) * 1.5)) 0 50%, rgba(255, 152, 0, calc(var(--e) * 1.5)) 50% 100%)}
+.qa-answer {background: #ffeb3b; outline: 2px solid #f9a825; padding: 0}
+.qa-alternatives {margin: 0; line-height: 1.4}
+</style>"""
+
+# %% ../nbs/13_app.ipynb #h13a0010
+SHADING_LEGEND = (
+    '<div class="qa-note" style="font-size:80%">shading: top half P(start), bottom half P(end), '
+    "each a softmax over one window's tokens (a token in two windows: the higher); the confidence "
+    'and the percentages are each span\'s share of all spans of all windows, another scale. Hover '
+    'a token for its numbers.</div>'
+)
+
+# %% ../nbs/13_app.ipynb #h13a0012
 def _headline(answer: dict) -> str:
+    "The answer and its confidence in one line, or a clear \"no answer\"."
     if answer['no_answer']:
         return (f'<div class="qa-no-answer"><b>No answer</b> in this context '
                 f'(confidence {answer["score"]:.0%})</div>')  # fmt: skip
@@ -91,8 +100,9 @@ def _headline(answer: dict) -> str:
     return (f'<div><b>A:</b> <span class="qa-answer-text">{html.escape(answer["answer"])}</span> '
             f'<span class="qa-note">({where})</span></div>')  # fmt: skip
 
-
+# %% ../nbs/13_app.ipynb #h13a0014
 def _alternatives(alternatives: list) -> str:
+    "The alternatives as a numbered list, each with its share of all spans."
     items = ''.join(
         f'<li>{"<i>no answer</i>" if a["no_answer"] else html.escape(a["answer"])} '
         f'<span class="qa-note">({a["score"]:.1%})</span></li>'
@@ -100,7 +110,7 @@ def _alternatives(alternatives: list) -> str:
     )
     return f'<div><b>Alternatives</b><ol class="qa-alternatives">{items}</ol></div>'
 
-
+# %% ../nbs/13_app.ipynb #h13a0017
 def answer_html(
     context: str,  # the context
     answer: dict,  # chapter 12's answer
@@ -166,7 +176,7 @@ EXAMPLE_CONTEXT = (
 )
 EXAMPLE_QUESTION = "Who founded Lumquin Instruments?"
 
-
+# %% ../nbs/13_app.ipynb #h13b0002
 def _widgets(context: str, question: str, allow_no_answer: bool) -> dict:
     "The app's widgets, with the CSS classes the browser test finds them by."
     import ipywidgets as W
@@ -186,6 +196,44 @@ def _widgets(context: str, question: str, allow_no_answer: bool) -> dict:
         boxes[name].add_class(css)
     return boxes
 
+# %% ../nbs/13_app.ipynb #h13b0005
+def _write_answer(
+    boxes: dict,  # `_widgets`' boxes
+    answerer: QuestionAnswerer,  # chapter 12's answerer
+    question: str,  # the question
+    context: str,  # its context
+    top_k: int,  # alternatives shown
+) -> dict | None:
+    "The answer (or the error) into the result box; the model's reading, None if it failed."
+    reading = None
+    try:
+        reading = answerer.read([question], [context])  # once: answer, shading and plot share it
+        best = answerer(question, context, top_k, boxes['no_answer'].value, reading)
+        shading = token_probabilities(answerer, question, context, reading)
+        boxes['result'].value = answer_html(context, best[0], shading, question, best)
+    except (ValueError, TypeError) as err:
+        boxes['result'].value = f'<div class="qa-error">{html.escape(str(err))}</div>'
+    return reading
+
+# %% ../nbs/13_app.ipynb #h13b0008
+def _draw_logits(
+    boxes: dict,  # `_widgets`' boxes
+    answerer: QuestionAnswerer,  # chapter 12's answerer
+    question: str,  # the question
+    context: str,  # its context
+    reading: dict | None,  # `_write_answer`'s reading (None: nothing to draw)
+):
+    "Clear the plot box; with the logits toggle on, draw every window's logits into it."
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    boxes['plot'].clear_output()
+    if boxes['logits'].value and reading is not None:
+        with boxes['plot']:
+            fig = logits_figure(answerer, question, context, reading)
+            display(fig)
+            plt.close(fig)
+
 # %% ../nbs/13_app.ipynb #f15a0024
 def qa_app(
     answerer: QuestionAnswerer | None = None,  # chapter 12's answerer (the offline default if None)
@@ -195,37 +243,25 @@ def qa_app(
 ):
     "An ipywidgets app: type a context and a question, see the answer highlighted and explained."
     import ipywidgets as W
-    import matplotlib.pyplot as plt
-    from IPython.display import display
 
     answerer = answerer or QuestionAnswerer(handle_impossible_answer=True)
-    w = _widgets(context, question, answerer.handle_impossible_answer)
+    boxes = _widgets(context, question, answerer.handle_impossible_answer)
 
     def update(*_):
-        q, c, reading = w['question'].value.strip(), w['context'].value, None
+        "Answer the question in the boxes again: the result, then the plot."
+        q, c = boxes['question'].value.strip(), boxes['context'].value
         if not q or not c.strip():
-            w['result'].value = '<i>Type a context and a question.</i>'
+            boxes['result'].value = '<i>Type a context and a question.</i>'
             return
-        try:
-            reading = answerer.read([q], [c])  # once: answer, shading and plot share it
-            best = answerer(q, c, top_k, w['no_answer'].value, reading)
-            shading = token_probabilities(answerer, q, c, reading)
-            w['result'].value = answer_html(c, best[0], shading, q, best)
-        except (ValueError, TypeError) as err:
-            w['result'].value = f'<div class="qa-error">{html.escape(str(err))}</div>'
-        w['plot'].clear_output()
-        if w['logits'].value and reading is not None:
-            with w['plot']:
-                fig = logits_figure(answerer, q, c, reading)
-                display(fig)
-                plt.close(fig)
+        reading = _write_answer(boxes, answerer, q, c, top_k)
+        _draw_logits(boxes, answerer, q, c, reading)
 
-    w['ask'].on_click(update)
+    boxes['ask'].on_click(update)
     for name in ('question', 'no_answer', 'logits'):
-        w[name].observe(update, 'value')
+        boxes[name].observe(update, 'value')
     update()
-    buttons = W.HBox([w['ask'], w['no_answer'], w['logits']])
-    return W.VBox([w['context'], w['question'], buttons, w['result'], w['plot']])
+    buttons = W.HBox([boxes['ask'], boxes['no_answer'], boxes['logits']])
+    return W.VBox([boxes['context'], boxes['question'], buttons, boxes['result'], boxes['plot']])
 
 # %% ../nbs/13_app.ipynb #g16a0010
 def use_colour(
@@ -236,7 +272,7 @@ def use_colour(
     isatty = getattr(stream, 'isatty', None)
     return bool(isatty and isatty()) and not os.environ.get('NO_COLOR')
 
-
+# %% ../nbs/13_app.ipynb #h13c0002
 def highlight_terminal(
     context: str,  # the context
     start: int | None,  # the answer's first character (None: no answer)

@@ -9,7 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
+from fastcore.meta import delegates
 
+from .answers import decode_settings
 from .predict import arrow_column
 
 # %% auto #0
@@ -135,16 +137,18 @@ def in_context(
     return (positions >= first[:, None]) & (positions <= last[:, None])
 
 # %% ../nbs/08_candidates.ipynb #c3f19a53
+@delegates(decode_settings, but=['version_2_with_negative', 'null_threshold'])
 def window_candidates(
     start_logits: np.ndarray,  # `(features, positions)` start logits
     end_logits: np.ndarray,  # `(features, positions)` end logits
     rows: np.ndarray,  # the windows of this block
     first: np.ndarray,  # every window's first context position
     last: np.ndarray,  # every window's last context position
-    n_best: int,  # spans to keep per window
-    max_answer_length: int,  # the longest answer allowed, in tokens
+    **kwargs,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "The `n_best` best valid spans of windows `rows`, in the loop's order: scores, starts, ends."
+    settings = decode_settings(**kwargs)
+    n_best, max_answer_length = settings['n_best'], settings['max_answer_length']
     first, last = first[rows], last[rows]
     lo = int(first.min(initial=0))
     hi = max(lo + 1, int(last.max(initial=0)) + 1)
@@ -226,15 +230,17 @@ def candidate_chars(
     ]
 
 # %% ../nbs/08_candidates.ipynb #f6c3d9a5
+@delegates(decode_settings, but=['version_2_with_negative', 'null_threshold'])
 def start_window_candidates(
     start_logits: np.ndarray,  # `(features, positions)` start logits
     end_logits: np.ndarray,  # `(features, positions)` end logits
     layout: tuple,  # what `context_layout` returns
-    n_best: int,  # spans to keep per window
-    max_answer_length: int,  # the longest answer allowed, in tokens
     rows_per_block: int = 1024,  # windows a block
+    **kwargs,
 ):
     "Start `window_candidates` of every window in parallel blocks; returns a function that waits."
+    settings = decode_settings(**kwargs)
+    n_best, max_answer_length = settings['n_best'], settings['max_answer_length']
     first_ctx, last_ctx, chars, run_start = layout
     by_length = np.argsort(
         -last_ctx, kind='stable'
@@ -242,7 +248,8 @@ def start_window_candidates(
 
     def block(rows):
         score, token_start, token_end = window_candidates(
-            start_logits, end_logits, rows, first_ctx, last_ctx, n_best, max_answer_length
+            start_logits, end_logits, rows, first_ctx, last_ctx, n_best=n_best,
+            max_answer_length=max_answer_length,
         )
         found = np.isfinite(score)
         char_start = char_end = np.zeros(score.shape, chars.dtype)

@@ -8,6 +8,9 @@ import argparse, contextlib, json, re, sys, textwrap, time
 from dataclasses import MISSING, fields
 from pathlib import Path
 
+from fastcore.docments import docments
+
+from .alignment import window_settings
 from .app import highlight_terminal
 from .data import load_squad
 from .defaults import DEFAULT_HUB_MODEL, hub_reachable, load_qa_model, toy_squad
@@ -154,8 +157,10 @@ def demo(
     config = TrainConfig(
         epochs=epochs, lr=1e-4, eval_before=True, seed=0, output_dir=str(output_dir)
     )
-    result = train_qa(model, tokenizer, qa_features(train, tokenizer, 192, 64, train=True), dev,
-                      qa_features(dev, tokenizer, 192, 64), config)  # fmt: skip
+    windows = dict(max_length=192, stride=64)
+    train_features = qa_features(train, tokenizer, train=True, **windows)
+    dev_features = qa_features(dev, tokenizer, **windows)
+    result = train_qa(model, tokenizer, train_features, dev, dev_features, config)
     columns = ['exact', 'f1', 'HasAns_f1', 'NoAns_f1', 'eval_loss']
     table = result.history.set_index('epoch')[columns].round(1).to_string()
     print(f"\nEM/F1 on the validation questions (epoch 0: before fine-tuning):\n{table}")
@@ -182,10 +187,9 @@ def _train_command(args):
         args.data if args.data in ('toy', 'squad', 'squad_v2') else None
     )
     dev = _load(eval_source, 'validation', args.max_eval_questions) if eval_source else None
-    features = qa_features(train, tokenizer, args.max_length, args.stride, train=True)
-    dev_features = (
-        None if dev is None else qa_features(dev, tokenizer, args.max_length, args.stride)
-    )
+    windows = dict(max_length=args.max_length, stride=args.stride)
+    features = qa_features(train, tokenizer, train=True, **windows)
+    dev_features = None if dev is None else qa_features(dev, tokenizer, **windows)
     result = train_qa(
         model, tokenizer, features, dev, dev_features, config, resume_from=args.resume
     )
@@ -203,7 +207,7 @@ def _evaluate_command(args):
     examples = _load(args.data, 'validation', args.max_questions, args.repair_offsets)
     required = not args.allow_untrained_head
     model, tokenizer = load_qa_model(args.model, require_trained_head=required)
-    features = qa_features(examples, tokenizer, args.max_length, args.stride)
+    features = qa_features(examples, tokenizer, max_length=args.max_length, stride=args.stride)
     evaluation = evaluate_qa(model, tokenizer, examples, features, args.batch_size)
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -245,11 +249,11 @@ def _answer_command(args):
 
 # %% ../nbs/a4_cli.ipynb #g16a0019
 def _add_window_flags(parser):
-    parser.add_argument(
-        '--max-length', type=positive_int, default=384, help='tokens a window (default 384)'
-    )
-    parser.add_argument('--stride', type=int, default=128,
-                        help='context tokens consecutive windows share (default 128)')  # fmt: skip
+    "`--max-length` and `--stride`, with the defaults and meanings `window_settings` declares."
+    for name, doc in docments(window_settings, full=True, returns=False).items():
+        kind = positive_int if name == 'max_length' else int
+        help_text = f"{doc['docment']} (default {doc['default']})"
+        parser.add_argument(flag_name(name), type=kind, default=doc['default'], help=help_text)
 
 
 def _add_data_flags(parser, data_help: str):
@@ -264,12 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='squad-qa', description='Extractive QA on SQuAD.')
     commands = parser.add_subparsers(dest='command', required=True)
     data = commands.add_parser('data', help='read a SQuAD source and summarise it')
-    data.add_argument(
-        'source',
-        nargs='?',
-        default=None,
-        help='a SQuAD JSON file or URL, or a Hub name (default: the tiny v2.0 file)',
-    )
+    source_help = 'a SQuAD JSON file or URL, or a Hub name (default: the tiny v2.0 file)'
+    data.add_argument('source', nargs='?', default=None, help=source_help)
     data.add_argument('--split', default=None, help='the split of a Hub name (default: all)')
     data.add_argument('--repair-offsets', action='store_true', help='compose text to NFC first')
     tour = commands.add_parser(

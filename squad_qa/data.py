@@ -10,6 +10,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from datasets import Dataset, DatasetDict, Features, Sequence, Value
+from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 # %% auto #0
@@ -56,17 +57,20 @@ class SquadReport:
     skipped: list = field(default_factory=list)  # one line per skipped part, with its reason
     lost: int = 0  # questions in the skipped parts
 
-    def __str__(self):
-        head = (
-            f"{self.source}: {self.questions:,} questions ({self.unanswerable:,} unanswerable) in "
-            f"{self.paragraphs:,} paragraphs of {self.articles:,} articles"
-        )
-        if not self.skipped:
-            return head
-        reasons = '\n'.join(f"  - {r}" for r in self.skipped[:10])
-        more = f"\n  ... and {len(self.skipped) - 10} more" if len(self.skipped) > 10 else ''
-        plural = 's' if self.lost != 1 else ''
-        return f"{head}; skipped {self.lost:,} question{plural}:\n{reasons}{more}"
+# %% ../nbs/00_data.ipynb #d0rep02
+@patch
+def __str__(self: SquadReport):
+    "The totals in one line, then up to ten skipped parts with their reasons."
+    head = (
+        f"{self.source}: {self.questions:,} questions ({self.unanswerable:,} unanswerable) in "
+        f"{self.paragraphs:,} paragraphs of {self.articles:,} articles"
+    )
+    if not self.skipped:
+        return head
+    reasons = '\n'.join(f"  - {r}" for r in self.skipped[:10])
+    more = f"\n  ... and {len(self.skipped) - 10} more" if len(self.skipped) > 10 else ''
+    plural = 's' if self.lost != 1 else ''
+    return f"{head}; skipped {self.lost:,} question{plural}:\n{reasons}{more}"
 
 # %% ../nbs/00_data.ipynb #f0c029b8
 def _get(obj, key: str, typ, where: str):
@@ -91,27 +95,49 @@ def is_blank(
     "Whether `text` holds nothing but whitespace and zero-width characters."
     return not text.translate(_INVISIBLE).strip()
 
+# %% ../nbs/00_data.ipynb #d0ans02
+def _read_answer(
+    answer,  # one entry of a question's `answers` or `plausible_answers`
+    key: str,  # which of the two lists it is in: only gold `answers` must not be blank
+    context: str,  # the paragraph's context, which `answer_start` must point into
+    where: str,  # the answer's place in the file, for error messages
+) -> tuple[str, int]:
+    "The text and start of one answer, checked."
+    text, start = _get(answer, 'text', str, where), _get(answer, 'answer_start', int, where)
+    if not text:
+        raise SquadFormatError(f"{where}: empty answer text")
+    if key == 'answers' and is_blank(text):
+        raise SquadFormatError(
+            f"{where}: answer text {text!r} is only whitespace, with no token to label: fix "
+            "or remove that answer in the file, or pass on_error='skip' to skip the question"
+        )
+    if not 0 <= start < len(context):
+        raise SquadFormatError(
+            f"{where}: answer_start {start} is outside the context (length {len(context)})"
+        )
+    return text, start
+
 # %% ../nbs/00_data.ipynb #ee5009d1
 def _read_answers(qa: dict, key: str, context: str, where: str) -> dict:
     "The answers under `qa[key]` as the Hub's dict of lists, each offset checked against `context`."
-    texts, starts = [], []
-    for k, answer in enumerate(_get(qa, key, list, where)):
-        here = f"{where}.{key}[{k}]"
-        text, start = _get(answer, 'text', str, here), _get(answer, 'answer_start', int, here)
-        if not text:
-            raise SquadFormatError(f"{here}: empty answer text")
-        if key == 'answers' and is_blank(text):
-            raise SquadFormatError(
-                f"{here}: answer text {text!r} is only whitespace, with no token to label: fix "
-                "or remove that answer in the file, or pass on_error='skip' to skip the question"
-            )
-        if not 0 <= start < len(context):
-            raise SquadFormatError(
-                f"{here}: answer_start {start} is outside the context (length {len(context)})"
-            )
-        texts.append(text)
-        starts.append(start)
-    return {'text': texts, 'answer_start': starts}
+    answers = enumerate(_get(qa, key, list, where))
+    pairs = [_read_answer(answer, key, context, f"{where}.{key}[{k}]") for k, answer in answers]
+    return {'text': [text for text, _ in pairs], 'answer_start': [start for _, start in pairs]}
+
+# %% ../nbs/00_data.ipynb #d0ans06
+def _read_gold(
+    qa: dict,  # one entry of a paragraph's `qas`
+    context: str,  # the paragraph's context
+    where: str,  # the question's place in the file, with its id
+) -> dict:
+    "The gold answers of `qa`, checked against its `is_impossible` (False where it is missing)."
+    answers = _read_answers(qa, 'answers', context, where)
+    impossible = _get(qa, 'is_impossible', bool, where) if 'is_impossible' in qa else False
+    if impossible and answers['text']:
+        raise SquadFormatError(f"{where}: is_impossible is true but it has answers")
+    if not impossible and not answers['text']:
+        raise SquadFormatError(f"{where}: no answers, and is_impossible is not true")
+    return answers
 
 # %% ../nbs/00_data.ipynb #d745e3a6
 def _read_question(qa: dict, title: str, context: str, where: str) -> dict:
@@ -121,23 +147,58 @@ def _read_question(qa: dict, title: str, context: str, where: str) -> dict:
     question = _get(qa, 'question', str, where)
     if is_blank(question):
         raise SquadFormatError(f"{where}: empty question")
-    answers = _read_answers(qa, 'answers', context, where)
-    impossible = _get(qa, 'is_impossible', bool, where) if 'is_impossible' in qa else False
-    if impossible and answers['text']:
-        raise SquadFormatError(f"{where}: is_impossible is true but it has answers")
-    if not impossible and not answers['text']:
-        raise SquadFormatError(f"{where}: no answers, and is_impossible is not true")
-    plausible = {'text': [], 'answer_start': []}
+    record = dict(id=qid, title=title, context=context, question=question)
+    record['answers'] = _read_gold(qa, context, where)
+    record['plausible_answers'] = {'text': [], 'answer_start': []}
     if 'plausible_answers' in qa:
-        plausible = _read_answers(qa, 'plausible_answers', context, where)
-    return dict(
-        id=qid,
-        title=title,
-        context=context,
-        question=question,
-        answers=answers,
-        plausible_answers=plausible,
-    )
+        record['plausible_answers'] = _read_answers(qa, 'plausible_answers', context, where)
+    return record
+
+# %% ../nbs/00_data.ipynb #d0walk02
+@dataclass
+class _Flattener:
+    "One walk of `squad_records` over a file: the records so far, the ids seen and the report."
+
+    report: SquadReport  # what was read, and what was skipped
+    on_error: str  # 'raise' at the first problem, or 'skip' the broken part and go on
+    records: list = field(default_factory=list)  # the records read so far
+    first_seen: dict = field(default_factory=dict)  # id -> where it was first seen
+
+# %% ../nbs/00_data.ipynb #d0walk03
+@patch
+def skip(
+    self: _Flattener,
+    err: SquadFormatError,  # what is wrong with a part of the file
+    lost: int = 1,  # how many questions that part holds
+):
+    "Raise `err`, or with `on_error='skip'` note it in the report with the questions it loses."
+    if self.on_error == 'raise':
+        raise err
+    self.report.skipped.append(f"{err} [{lost} question{'s' if lost != 1 else ''} skipped]")
+    self.report.lost += lost
+
+# %% ../nbs/00_data.ipynb #d0walk05
+@patch
+def question(
+    self: _Flattener,
+    qa,  # one entry of a paragraph's `qas`
+    title: str,  # the article's title
+    context: str,  # the paragraph's context
+    where: str,  # the entry's place in the file
+):
+    "Add the record of one question entry, or skip it if it is broken or repeats an earlier id."
+    try:
+        record = _read_question(qa, title, context, where)
+        if record['id'] in self.first_seen:
+            first = self.first_seen[record['id']]
+            raise SquadFormatError(f"{where}: duplicate id {record['id']!r} (first at {first})")
+    except SquadFormatError as err:
+        self.skip(err)
+        return
+    self.first_seen[record['id']] = where
+    self.records.append(record)
+    self.report.questions += 1
+    self.report.unanswerable += not record['answers']['text']
 
 # %% ../nbs/00_data.ipynb #30f870c7
 def _as_list(value) -> list:
@@ -146,7 +207,7 @@ def _as_list(value) -> list:
         return value
     return [value] if isinstance(value, dict) else []
 
-
+# %% ../nbs/00_data.ipynb #d0cnt02
 def _count_questions(node) -> int:
     "How many questions an article, a paragraph or a question entry holds, however it is broken."
     if not isinstance(node, dict):
@@ -157,6 +218,44 @@ def _count_questions(node) -> int:
         return sum(map(_count_questions, _as_list(node['paragraphs'])))
     return 1 if 'question' in node or 'id' in node else 0
 
+# %% ../nbs/00_data.ipynb #d0walk08
+@patch
+def paragraph(
+    self: _Flattener,
+    paragraph,  # one entry of an article's `paragraphs`
+    title: str,  # the article's title
+    where: str,  # the paragraph's place in the file
+):
+    "Add the records of a paragraph's questions, or skip them all if the paragraph is broken."
+    try:
+        context, qas = _get(paragraph, 'context', str, where), _get(paragraph, 'qas', list, where)
+        if is_blank(context):
+            raise SquadFormatError(f"{where}: empty context")
+    except SquadFormatError as err:
+        self.skip(err, _count_questions(paragraph))
+        return
+    self.report.paragraphs += 1
+    for q, qa in enumerate(qas):
+        self.question(qa, title, context, f"{where}.qas[{q}]")
+
+# %% ../nbs/00_data.ipynb #d0walk10
+@patch
+def article(
+    self: _Flattener,
+    article,  # one entry of the file's `data`
+    where: str,  # the article's place in the file
+):
+    "Add the records of an article's paragraphs, or skip them all if the article is broken."
+    try:
+        title = _get(article, 'title', str, where)
+        paragraphs = _get(article, 'paragraphs', list, where)
+    except SquadFormatError as err:
+        self.skip(err, _count_questions(article))
+        return
+    self.report.articles += 1
+    for p, paragraph in enumerate(paragraphs):
+        self.paragraph(paragraph, title, f"{where}.paragraphs[{p}]")
+
 # %% ../nbs/00_data.ipynb #a5bdb6f9
 def squad_records(
     squad: dict,  # an official SQuAD file, parsed: `{'version': ..., 'data': [articles]}`
@@ -166,76 +265,50 @@ def squad_records(
     "Flatten an official SQuAD dict into Hub-schema records, checking every field."
     if on_error not in ('raise', 'skip'):
         raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
-    report, records, first_seen = SquadReport(source), [], {}
-
-    def failed(err, lost=1):
-        if on_error == 'raise':
-            raise err
-        report.skipped.append(f"{err} [{lost} question{'s' if lost != 1 else ''} skipped]")
-        report.lost += lost
-
     if not isinstance(squad, dict):
         raise SquadFormatError(
             f"{source}: expected a JSON object with a 'data' list, got {type(squad).__name__}"
         )
-    report.version = squad.get('version')
+    walk = _Flattener(SquadReport(source, version=squad.get('version')), on_error)
     for a, article in enumerate(_get(squad, 'data', list, source)):
-        where_a = f"{source}: data[{a}]"
-        try:
-            title = _get(article, 'title', str, where_a)
-            paragraphs = _get(article, 'paragraphs', list, where_a)
-        except SquadFormatError as err:
-            failed(err, _count_questions(article))
-            continue
-        report.articles += 1
-        for p, paragraph in enumerate(paragraphs):
-            where_p = f"{where_a}.paragraphs[{p}]"
-            try:
-                context = _get(paragraph, 'context', str, where_p)
-                qas = _get(paragraph, 'qas', list, where_p)
-                if is_blank(context):
-                    raise SquadFormatError(f"{where_p}: empty context")
-            except SquadFormatError as err:
-                failed(err, _count_questions(paragraph))
-                continue
-            report.paragraphs += 1
-            for q, qa in enumerate(qas):
-                where_q = f"{where_p}.qas[{q}]"
-                try:
-                    record = _read_question(qa, title, context, where_q)
-                    if record['id'] in first_seen:
-                        first = first_seen[record['id']]
-                        raise SquadFormatError(
-                            f"{where_q}: duplicate id {record['id']!r} (first at {first})"
-                        )
-                except SquadFormatError as err:
-                    failed(err)
-                    continue
-                first_seen[record['id']] = where_q
-                records.append(record)
-                report.questions += 1
-                report.unanswerable += not record['answers']['text']
-    return records, report
+        walk.article(article, f"{source}: data[{a}]")
+    return walk.records, walk.report
+
+# %% ../nbs/00_data.ipynb #d0url01
+def _cache_path(
+    url: str,  # an http(s) URL
+    cache_dir=None,  # the cache folder (default: $SQUAD_QA_CACHE, else `~/.cache/squad_qa`)
+) -> Path:
+    "Where the download of `url` is kept: a file named after the URL in the cache folder."
+    cache = Path(cache_dir or os.environ.get('SQUAD_QA_CACHE', Path.home() / '.cache' / 'squad_qa'))
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache / (re.sub(r'[^A-Za-z0-9._-]+', '_', url.split('://', 1)[-1])[-150:])
+
+# %% ../nbs/00_data.ipynb #d0url03
+def _copy_with_progress(
+    response,  # an open `urllib` response
+    out,  # a file open for writing bytes
+    name: str,  # the file name the progress bar shows
+):
+    "Copy `response` into `out` in 64 KiB chunks, under a progress bar sized by its Content-Length."
+    total = int(response.headers.get('Content-Length') or 0) or None
+    with tqdm(total=total, unit='B', unit_scale=True, desc=f"Downloading {name}") as bar:
+        while chunk := response.read(1 << 16):
+            out.write(chunk)
+            bar.update(len(chunk))
 
 # %% ../nbs/00_data.ipynb #e9c34b4c
 def _download(url: str, cache_dir=None) -> Path:
     "Download `url` once into `cache_dir` (default `~/.cache/squad_qa`) and return the local path."
-    cache = Path(cache_dir or os.environ.get('SQUAD_QA_CACHE', Path.home() / '.cache' / 'squad_qa'))
-    cache.mkdir(parents=True, exist_ok=True)
-    dest = cache / (re.sub(r'[^A-Za-z0-9._-]+', '_', url.split('://', 1)[-1])[-150:])
+    dest = _cache_path(url, cache_dir)
     if dest.exists():
         return dest
-    name = url.rsplit('/', 1)[-1]
     try:
         with (
             urllib.request.urlopen(url, timeout=60) as response,
-            tempfile.NamedTemporaryFile(dir=cache, delete=False) as tmp,
+            tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp,
         ):
-            total = int(response.headers.get('Content-Length') or 0) or None
-            with tqdm(total=total, unit='B', unit_scale=True, desc=f"Downloading {name}") as bar:
-                while chunk := response.read(1 << 16):
-                    tmp.write(chunk)
-                    bar.update(len(chunk))
+            _copy_with_progress(response, tmp, url.rsplit('/', 1)[-1])
     except (urllib.error.URLError, OSError) as err:
         raise ConnectionError(
             f"Could not download {url}: {err}. Offline? Download the file elsewhere and pass its "
@@ -243,6 +316,21 @@ def _download(url: str, cache_dir=None) -> Path:
         ) from err
     shutil.move(tmp.name, dest)
     return dest
+
+# %% ../nbs/00_data.ipynb #d0json01
+def _parse_json(
+    path: Path,  # a local file
+    source: str,  # the name to report it under
+) -> dict:
+    "The JSON in `path`; a `SquadFormatError` where it is not UTF-8 text or not valid JSON."
+    try:
+        return json.loads(path.read_text(encoding='utf-8-sig'))
+    except json.JSONDecodeError as err:
+        raise SquadFormatError(
+            f"{source} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}"
+        ) from err
+    except UnicodeDecodeError as err:
+        raise SquadFormatError(f"{source} is not UTF-8 text ({err.reason} at byte {err.start})")
 
 # %% ../nbs/00_data.ipynb #af722fd8
 def _missing_hint(path: Path) -> str:
@@ -253,7 +341,7 @@ def _missing_hint(path: Path) -> str:
         return f" (nor a folder {path.parent})"
     return ''
 
-
+# %% ../nbs/00_data.ipynb #d0json03
 def read_squad_json(
     source: str | Path,  # a local path or an http(s) URL
     cache_dir=None,  # where downloads are kept (default `~/.cache/squad_qa`)
@@ -268,16 +356,9 @@ def read_squad_json(
         )
     if not path.is_file():
         raise FileNotFoundError(f"No SQuAD file at {path}: no such file{_missing_hint(path)}")
-    try:
-        return json.loads(path.read_text(encoding='utf-8-sig')), source
-    except json.JSONDecodeError as err:
-        raise SquadFormatError(
-            f"{source} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}"
-        ) from err
-    except UnicodeDecodeError as err:
-        raise SquadFormatError(f"{source} is not UTF-8 text ({err.reason} at byte {err.start})")
+    return _parse_json(path, source), source
 
-# %% ../nbs/00_data.ipynb #d0adb01a
+# %% ../nbs/00_data.ipynb #d0a4c0e1
 HUB_SQUAD = {'squad': 'rajpurkar/squad', 'squad_v2': 'rajpurkar/squad_v2'}
 
 
@@ -289,7 +370,7 @@ def _looks_like_path(source) -> bool:
     folder = Path(s).parent
     return folder != Path('.') and folder.is_dir()
 
-
+# %% ../nbs/00_data.ipynb #d0adb01a
 def _looks_like_hub_name(source) -> bool:
     "True for `squad`, `squad_v2` or `owner/name` that is not on disk; False for paths and URLs."
     s = str(source)
@@ -305,9 +386,29 @@ class SourceNotFoundError(FileNotFoundError, ConnectionError):
 
 
 def _squad_schema(ds: Dataset) -> Dataset:
+    "`ds` with only this course's columns, in its feature types."
     return ds.select_columns(list(SQUAD_FEATURES)).cast(SQUAD_FEATURES)
 
+# %% ../nbs/00_data.ipynb #d0hub03
+def _hub_error(
+    name: str,  # the name `load_squad` was given
+    err: Exception,  # what `datasets.load_dataset` raised
+) -> ConnectionError:
+    "The error to raise when the Hub cannot load `name`, saying what to do instead."
+    what = str(err).splitlines()[0][:160] if str(err) else ''
+    hub = f"the Hugging Face Hub ({type(err).__name__}: {what})"
+    if name in HUB_SQUAD or name in HUB_SQUAD.values():
+        return ConnectionError(
+            f"Could not load {name!r} from {hub}. Offline? Pass the path or URL of an official "
+            "SQuAD JSON file instead."
+        )
+    return SourceNotFoundError(
+        f"No SQuAD file at {name}: no such file or folder here, and no dataset of that name "
+        f"could be loaded from {hub}. Check the path; offline, pass the path or URL of an "
+        "official SQuAD JSON file."
+    )
 
+# %% ../nbs/00_data.ipynb #d0hub05
 def _load_from_hub(name: str, split: str | None):
     "The Hub dataset `name` in the course's schema; an error that says what to do."
     from datasets import load_dataset
@@ -315,18 +416,7 @@ def _load_from_hub(name: str, split: str | None):
     try:
         ds = load_dataset(HUB_SQUAD.get(name, name), split=split)
     except Exception as err:
-        what = str(err).splitlines()[0][:160] if str(err) else ''
-        hub = f"the Hugging Face Hub ({type(err).__name__}: {what})"
-        if name in HUB_SQUAD or name in HUB_SQUAD.values():
-            raise ConnectionError(
-                f"Could not load {name!r} from {hub}. Offline? Pass the path or URL of an official "
-                "SQuAD JSON file instead."
-            ) from None
-        raise SourceNotFoundError(
-            f"No SQuAD file at {name}: no such file or folder here, and no dataset of that name "
-            f"could be loaded from {hub}. Check the path; offline, pass the path or URL of an "
-            "official SQuAD JSON file."
-        ) from None
+        raise _hub_error(name, err) from None
     if isinstance(ds, DatasetDict):
         return DatasetDict({k: _squad_schema(v) for k, v in ds.items()})
     return _squad_schema(ds)

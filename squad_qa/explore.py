@@ -14,13 +14,13 @@ from IPython.display import HTML
 
 # %% auto #0
 __all__ = ['SQUAD_SITE', 'QUESTION_WORDS', 'EXAMPLE_STYLE', 'squad_url', 'squad_summary', 'question_word', 'question_word_counts',
-           'length_table', 'plot_lengths', 'AnswerNotFoundError', 'locate_answer', 'normalisation_hint',
-           'repair_answers', 'nfc_examples', 'RepairReport', 'add_answer_ends', 'styled_runs', 'show_example']
+           'length_table', 'plot_lengths', 'locate_answer', 'repair_answers', 'normalisation_hint',
+           'AnswerNotFoundError', 'nfc_examples', 'RepairReport', 'add_answer_ends', 'styled_runs', 'show_example']
 
 # %% ../nbs/01_explore.ipynb #6f0e1a2b
 SQUAD_SITE = 'https://rajpurkar.github.io/SQuAD-explorer/dataset'
 
-
+# %% ../nbs/01_explore.ipynb #6f0e1a2c
 def squad_url(
     version: str = 'v2.0',  # 'v1.1' or 'v2.0'
     split: str = 'dev',  # 'train' or 'dev'
@@ -53,20 +53,10 @@ def squad_summary(
 
 # %% ../nbs/01_explore.ipynb #53324e70
 QUESTION_WORDS = (
-    'how many',
-    'how much',
-    'what',
-    'which',
-    'who',
-    'whom',
-    'whose',
-    'when',
-    'where',
-    'why',
-    'how',
-)
+    'how many', 'how much', 'what', 'which', 'who', 'whom', 'whose', 'when', 'where', 'why', 'how',
+)  # fmt: skip
 
-
+# %% ../nbs/01_explore.ipynb #53324e72
 def question_word(
     question: str,  # a question
 ) -> str:
@@ -121,16 +111,12 @@ def plot_lengths(
     fig.tight_layout()
     return fig
 
-# %% ../nbs/01_explore.ipynb #08ed7b77
-class AnswerNotFoundError(ValueError):
-    "An answer whose text is not in its context at (or within a few characters of) its start."
-
 # %% ../nbs/01_explore.ipynb #8fa1baef
 def _nearest_first(max_shift: int) -> list[int]:
     "Shifts `0, -1, 1, -2, 2, ...` up to `max_shift`: nearest first, and backwards on a tie."
     return sorted(range(-max_shift, max_shift + 1), key=lambda s: (abs(s), s > 0))
 
-
+# %% ../nbs/01_explore.ipynb #8fa1baf3
 def locate_answer(
     context: str,  # the paragraph
     text: str,  # the answer's text
@@ -145,33 +131,6 @@ def locate_answer(
     return None
 
 # %% ../nbs/01_explore.ipynb #e2fe1322
-def _nfc(text: str) -> str:
-    return unicodedata.normalize('NFC', text)
-
-
-def normalisation_hint(
-    text: str,  # an answer's text
-    context: str,  # its context
-) -> str:
-    "A sentence for an error message when NFC would put `text` in `context`, else ''."
-    nfc = _nfc(text), _nfc(context)
-    if (text, context) == nfc or nfc[0] not in nfc[1]:
-        return ''
-    return (
-        ". Answer and context are in different Unicode normalisations (NFC and NFD print the "
-        "same): normalise them with nfc_examples (squad-qa: --repair-offsets)"
-    )
-
-
-def _not_found(qid: str, text: str, start: int, context: str) -> AnswerNotFoundError:
-    "The error for an answer not at its offset; it names a Unicode mismatch where there is one."
-    there = context[max(start - 10, 0) : start + len(text) + 10]
-    return AnswerNotFoundError(
-        f"Question {qid!r}: answer {text!r} is not in the context at character {start} "
-        f"(context there: {there!r}){normalisation_hint(text, context)}"
-    )
-
-
 def repair_answers(
     answers: dict,  # a record's `answers`: `{'text': [...], 'answer_start': [...]}`
     context: str,  # the record's context
@@ -189,6 +148,38 @@ def repair_answers(
         shifts.append(fixed - start)
     return {'text': list(answers['text']), 'answer_start': starts, 'answer_end': ends}, shifts
 
+# %% ../nbs/01_explore.ipynb #e2fe1331
+def _nfc(text: str) -> str:
+    "`text` in Unicode normalisation form NFC (composed characters)."
+    return unicodedata.normalize('NFC', text)
+
+# %% ../nbs/01_explore.ipynb #e2fe1333
+def normalisation_hint(
+    text: str,  # an answer's text
+    context: str,  # its context
+) -> str:
+    "A sentence for an error message when NFC would put `text` in `context`, else ''."
+    nfc = _nfc(text), _nfc(context)
+    if (text, context) == nfc or nfc[0] not in nfc[1]:
+        return ''
+    return (
+        ". Answer and context are in different Unicode normalisations (NFC and NFD print the "
+        "same): normalise them with nfc_examples (squad-qa: --repair-offsets)"
+    )
+
+# %% ../nbs/01_explore.ipynb #08ed7b77
+class AnswerNotFoundError(ValueError):
+    "An answer whose text is not in its context at (or within a few characters of) its start."
+
+# %% ../nbs/01_explore.ipynb #e2fe1335
+def _not_found(qid: str, text: str, start: int, context: str) -> AnswerNotFoundError:
+    "The error for an answer not at its offset; it names a Unicode mismatch where there is one."
+    there = context[max(start - 10, 0) : start + len(text) + 10]
+    return AnswerNotFoundError(
+        f"Question {qid!r}: answer {text!r} is not in the context at character {start} "
+        f"(context there: {there!r}){normalisation_hint(text, context)}"
+    )
+
 # %% ../nbs/01_explore.ipynb #762c7124
 def nfc_examples(
     ds: Dataset,  # a Hub-schema SQuAD dataset
@@ -196,6 +187,7 @@ def nfc_examples(
     "`ds` with questions, contexts and answers in NFC, answer starts moved with their text."
 
     def compose(example):
+        "One record with its question, context and answers composed to NFC."
         context, answers = example['context'], example['answers']
         starts = [len(_nfc(context[:s])) for s in answers['answer_start']]
         texts = [_nfc(t) for t in answers['text']]
@@ -215,9 +207,11 @@ class RepairReport:
 
     @property
     def repaired(self) -> int:
+        "How many answers moved (a nonzero shift)."
         return sum(n for s, n in self.shifts.items() if s != 0)
 
     def __str__(self):
+        "One line: answers looked at, how many repaired, and by which shifts."
         moved = ', '.join(f"{n} by {s:+d}" for s, n in sorted(self.shifts.items()) if s) or 'none'
         return f"{self.answers:,} answers, {self.repaired} repaired ({moved})"
 
@@ -229,6 +223,7 @@ def add_answer_ends(
     "A copy of `ds` whose answers have repaired starts and an `answer_end`, and what was moved."
 
     def repair(example):
+        "One record with repaired answers, and their shifts in a column of their own."
         answers, shifts = repair_answers(
             example['answers'], example['context'], example['id'], max_shift
         )
@@ -270,7 +265,7 @@ EXAMPLE_STYLE = """<style>
 .sq-plausible {background: rgba(158, 158, 158, .4); border-bottom: 2px dashed #616161}
 </style>"""
 
-
+# %% ../nbs/01_explore.ipynb #4f999cca
 def _cover_classes(context: str, spans: list, name: str) -> str:
     "`context` as HTML; characters under `spans` get class `name`1, 2 or 3 by how many cover them."
     cover = [0] * len(context)
@@ -280,7 +275,8 @@ def _cover_classes(context: str, spans: list, name: str) -> str:
     top = max(cover, default=0) or 1
 
     def class_at(i):
-        return f'{name}{1 + (2 * cover[i]) // (top + 1)}' if cover[i] else ''
+        "The CSS class of character `i`, '' for none."
+        return f'{name}{1 + (2 * cover[i]) // top}' if cover[i] else ''
 
     return styled_runs(context, class_at)
 

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from datasets import Dataset
+from fastcore.meta import delegates
 
 from squad_qa.alignment import (
     QALayout, answer_char_spans, cls_positions, context_bounds, label_windows, qa_layout,
-    tokenize_windows,
+    tokenize_windows, window_settings,
 )  # fmt: skip
 
 # %% auto #0
@@ -29,16 +30,16 @@ def _p_mask(encodings, layout: QALayout, cls_index) -> list:
     ]
 
 # %% ../nbs/03_features.ipynb #6db5205d
+@delegates(window_settings)
 def prepare_train_features(
     examples: dict,  # a batch of Hub-schema SQuAD examples
     tokenizer,  # a fast tokenizer
-    max_length: int = 384,  # tokens per window
-    stride: int = 128,  # context tokens shared by consecutive windows
     labeller=None,  # `label_windows` (the default) or `label_windows_loop`
+    **kwargs,
 ) -> dict:
     "Windows of a batch with `start_positions`/`end_positions` labels, for `Dataset.map`."
     layout = qa_layout(tokenizer)
-    encodings = tokenize_windows(examples, tokenizer, max_length, stride)
+    encodings = tokenize_windows(examples, tokenizer, **kwargs)
     sample = np.asarray(encodings.pop('overflow_to_sample_mapping'))
     starts, ends = answer_char_spans(examples)
     cls_index = cls_positions(encodings, tokenizer)
@@ -55,12 +56,12 @@ def prepare_train_features(
     return encodings.data
 
 # %% ../nbs/03_features.ipynb #16d0b771
+@delegates(window_settings)
 def prepare_validation_features(
     examples: dict,  # a batch of Hub-schema SQuAD examples, with an 'id' column
     tokenizer,  # a fast tokenizer
-    max_length: int = 384,  # tokens per window
-    stride: int = 128,  # context tokens shared by consecutive windows
     labels: bool = False,  # also add `start_positions`/`end_positions`, for a validation loss
+    **kwargs,
 ) -> dict:
     "Windows of a batch with `example_id` and context-only `offset_mapping` (None elsewhere)."
     if 'id' not in examples:
@@ -69,7 +70,7 @@ def prepare_validation_features(
             "add one, e.g. ds.add_column('id', [str(i) for i in range(len(ds))])"
         )
     layout = qa_layout(tokenizer)
-    encodings = tokenize_windows(examples, tokenizer, max_length, stride)
+    encodings = tokenize_windows(examples, tokenizer, **kwargs)
     sample = np.asarray(encodings.pop('overflow_to_sample_mapping'))
     first, last = context_bounds(encodings, layout.context_id)
     cls_index = cls_positions(encodings, tokenizer)
@@ -91,22 +92,22 @@ def prepare_validation_features(
     return encodings.data
 
 # %% ../nbs/03_features.ipynb #f4a0b021
+@delegates(window_settings)
 def qa_features(
     examples: Dataset,  # Hub-schema SQuAD examples
     tokenizer,  # a fast tokenizer
-    max_length: int = 384,  # tokens per window
-    stride: int = 128,  # context tokens shared by consecutive windows
     train: bool = False,  # training features (labels, no offsets) rather than validation ones
     labels: bool = True,  # validation features: with labels, for a validation loss
+    **kwargs,
 ) -> Dataset:
     "Training or validation features of `examples`, for `Dataset.map(batched=True)` in one call."
-    fn, kwargs = prepare_train_features, {}
+    fn, fn_kwargs = prepare_train_features, {}
     if not train:
-        fn, kwargs = prepare_validation_features, {'labels': labels}
+        fn, fn_kwargs = prepare_validation_features, {'labels': labels}
     return examples.map(
         fn, batched=True, remove_columns=examples.column_names,
         desc='train features' if train else 'validation features',
-        fn_kwargs=dict(tokenizer=tokenizer, max_length=max_length, stride=stride, **kwargs),
+        fn_kwargs=dict(tokenizer=tokenizer, **window_settings(**kwargs), **fn_kwargs),
     )  # fmt: skip
 
 # %% ../nbs/03_features.ipynb #ead860aa
@@ -255,18 +256,18 @@ def _label_note(example: dict, start: int, end: int, cls: int) -> str:
     return f'label: tokens {start}-{end}'
 
 
+@delegates(window_settings)
 def windows_html(
     example: dict,  # one Hub-schema SQuAD record
     tokenizer,  # a fast tokenizer
-    max_length: int = 384,  # tokens per window
-    stride: int = 128,  # context tokens shared by consecutive windows
     padding=False,  # pad the windows as the tokenizer would (e.g. 'max_length')
     window: int | None = None,  # draw only this window (0-based); None: all of them
+    **kwargs,
 ) -> str:
     "HTML of the windows of one example with a legend; plain HTML, no kernel needed."
     batch = {k: [v] for k, v in example.items()}
     layout = qa_layout(tokenizer)
-    encodings = tokenize_windows(batch, tokenizer, max_length, stride, padding=padding)
+    encodings = tokenize_windows(batch, tokenizer, padding=padding, **kwargs)
     n = len(encodings['input_ids'])
     starts, ends = answer_char_spans(batch)
     cls_index = cls_positions(encodings, tokenizer)
@@ -295,23 +296,23 @@ def windows_html(
     return f'{WINDOWS_STYLE}<div class="qw">{"".join(parts)}</div>'
 
 # %% ../nbs/03_features.ipynb #089d07ef
+@delegates(window_settings)
 def offsets_viewer(
     example: dict,  # one Hub-schema SQuAD record
     tokenizer,  # a fast tokenizer
-    max_length: int = 384,  # tokens per window
-    stride: int = 128,  # context tokens shared by consecutive windows
     padding=False,  # pad the windows as the tokenizer would (e.g. 'max_length')
+    **kwargs,
 ):
     "An ipywidgets viewer of `windows_html` with a slider that walks the windows of `example`."
     import ipywidgets as widgets
 
     batch = {k: [v] for k, v in example.items()}
-    n = len(tokenize_windows(batch, tokenizer, max_length, stride)['input_ids'])
+    n = len(tokenize_windows(batch, tokenizer, **kwargs)['input_ids'])
     slider = widgets.IntSlider(value=1, min=1, max=n, description='window', disabled=n == 1)
-    out = widgets.HTML(windows_html(example, tokenizer, max_length, stride, padding, window=0))
+    out = widgets.HTML(windows_html(example, tokenizer, padding, window=0, **kwargs))
 
     def show(change):
-        out.value = windows_html(example, tokenizer, max_length, stride, padding, change['new'] - 1)
+        out.value = windows_html(example, tokenizer, padding, change['new'] - 1, **kwargs)
 
     slider.observe(show, names='value')
     return widgets.VBox([slider, out])
@@ -326,7 +327,8 @@ def window_counts(
     batch = {'id': ds['id'][:], 'question': ds['question'][:], 'context': ds['context'][:]}
     counts = {}
     for m, s in settings:
-        sample = tokenize_windows(batch, tokenizer, m, s)['overflow_to_sample_mapping']
+        windows = tokenize_windows(batch, tokenizer, max_length=m, stride=s)
+        sample = windows['overflow_to_sample_mapping']
         counts[(m, s)] = np.bincount(sample, minlength=len(ds))
     return counts
 

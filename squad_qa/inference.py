@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 from fastcore.basics import patch
+from fastcore.meta import delegates
 
 from .alignment import _check_room, check_tokenizer
+from .answers import decode_settings
 from .candidates import context_layout
 from .data import is_blank
 from .defaults import load_qa_model, toy_squad
@@ -42,7 +44,7 @@ def toy_qa_model(
         return load_qa_model(folder, require_trained_head=True)
     model, tokenizer = load_qa_model()
     train = toy_squad('train').select(range(questions))
-    features = qa_features(train, tokenizer, 192, 64, train=True)
+    features = qa_features(train, tokenizer, max_length=192, stride=64, train=True)
     result = train_qa(model, tokenizer, features, config=TrainConfig(epochs=epochs, seed=0))
     if cache:
         partial = folder.with_name(folder.name + '.partial')
@@ -58,6 +60,7 @@ def toy_qa_model(
 class QuestionAnswerer:
     "Answer questions from contexts of any length with an extractive QA model and its tokenizer."
 
+    @delegates(decode_settings, but=['version_2_with_negative'])
     def __init__(
         self,
         model=None,  # a QA model, a folder or Hub name, or None for the embedded MiniLM
@@ -65,11 +68,9 @@ class QuestionAnswerer:
         max_length: int = 384,  # tokens per window
         stride: int = 128,  # context tokens shared by consecutive windows
         batch_size: int | None = None,  # windows a batch (8 on a CPU, 64 on a GPU)
-        n_best: int = 20,  # spans postprocessing keeps per question
-        max_answer_length: int = 30,  # the longest answer, in tokens
         handle_impossible_answer: bool = False,  # SQuAD v2.0: answer nothing below the null score
-        null_threshold: float = 0.0,  # answer nothing when null score - best span is above this
         device=None,  # where to run (the model's device by default)
+        **kwargs,
     ):
         import torch
 
@@ -78,7 +79,7 @@ class QuestionAnswerer:
             tokenizer = tokenizer or loaded
         if tokenizer is None:
             raise ValueError("Pass the model's tokenizer (or a model folder, which holds both)")
-        self.layout = check_tokenizer(tokenizer, max_length, stride)
+        self.layout = check_tokenizer(tokenizer, max_length=max_length, stride=stride)
         positions = getattr(model.config, 'max_position_embeddings', None)
         if positions is not None and 0 < positions < max_length:  # XLNet has no limit: -1
             raise ValueError(
@@ -90,12 +91,11 @@ class QuestionAnswerer:
         self.device = torch.device(device) if device else next(model.parameters()).device
         self.model, self.tokenizer = model.to(self.device).eval(), tokenizer
         self.batch_size = batch_size or (8 if self.device.type == 'cpu' else 64)
-        self.max_length, self.stride, self.n_best = max_length, stride, n_best
-        self.max_answer_length = max_answer_length
-        self.handle_impossible_answer, self.null_threshold = (
-            handle_impossible_answer,
-            null_threshold,
-        )
+        settings = decode_settings(**kwargs)
+        self.max_length, self.stride, self.n_best = max_length, stride, settings['n_best']
+        self.max_answer_length = settings['max_answer_length']
+        self.handle_impossible_answer = handle_impossible_answer
+        self.null_threshold = settings['null_threshold']
 
     def __repr__(self):
         name = getattr(self.model.config, '_name_or_path', '') or type(self.model).__name__
@@ -179,7 +179,9 @@ def windows(
     raise_problems(problems + self._room_problems(questions, contexts, texts))
     examples = {'id': [f'q{i}' for i in range(len(questions))], 'question': list(questions),
                 'context': list(contexts)}  # fmt: skip
-    return prepare_validation_features(examples, self.tokenizer, self.max_length, self.stride)
+    return prepare_validation_features(
+        examples, self.tokenizer, max_length=self.max_length, stride=self.stride
+    )
 
 
 @patch
@@ -233,13 +235,15 @@ def _spans_of_window(layout: tuple, w: int, start_logits, end_logits, max_answer
     return (*_window_spans(window, *rows, max_answer_length), _distinct(window))
 
 # %% ../nbs/12_inference.ipynb #e14a0053
+@delegates(decode_settings, but=['n_best', 'version_2_with_negative', 'null_threshold'])
 def span_log_normalizers(
     features,  # the windows (chapter 03's validation features)
     start_logits,  # one row of start logits per window
     end_logits,  # one row of end logits per window
-    max_answer_length: int = 30,  # the longest answer, in tokens
+    **kwargs,
 ) -> dict:
     "Per `example_id`: log of exp(span score) summed over its character spans, each at its best."
+    max_answer_length = decode_settings(**kwargs)['max_answer_length']
     layout, spans_of = context_layout(features), {}
     for w, qid in enumerate(column_values(features, 'example_id')):
         spans = _spans_of_window(layout, w, start_logits, end_logits, max_answer_length)
@@ -272,10 +276,12 @@ def records(
         if handle_impossible_answer is None
         else handle_impossible_answer
     )
-    records = postprocess_predictions(examples, features, starts, ends, self.n_best,
-                                      self.max_answer_length, version_2_with_negative=v2,
-                                      null_threshold=self.null_threshold)  # fmt: skip
-    spans = span_log_normalizers(features, starts, ends, self.max_answer_length)
+    records = postprocess_predictions(
+        examples, features, starts, ends, n_best=self.n_best,
+        max_answer_length=self.max_answer_length, version_2_with_negative=v2,
+        null_threshold=self.null_threshold,
+    )
+    spans = span_log_normalizers(features, starts, ends, max_answer_length=self.max_answer_length)
     for record in records:
         terms = [spans.get(record['id'], -np.inf)]
         if v2 and np.isfinite(record.get('null_score', -np.inf)):

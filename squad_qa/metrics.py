@@ -46,7 +46,7 @@ def compute_exact(
     "1 if the normalised texts are equal, else 0."
     return int(normalize_answer(gold) == normalize_answer(prediction))
 
-
+# %% ../nbs/06_metrics.ipynb #m6a05
 def compute_f1(
     gold: str,  # a gold answer
     prediction: str,  # the predicted answer
@@ -61,6 +61,101 @@ def compute_f1(
         return 0.0
     precision, recall = same / len(pred_tokens), same / len(gold_tokens)
     return 2 * precision * recall / (precision + recall)
+
+# %% ../nbs/06_metrics.ipynb #63f5c9da
+def _gold_texts(answers: dict, version_2_with_negative: bool) -> list:
+    "The gold texts to score against; for v2.0, those that normalise to nothing count as ''."
+    if not version_2_with_negative:
+        return list(answers['text'])
+    return [t for t in answers['text'] if normalize_answer(t)] or ['']
+
+
+def _mean(scores: dict, ids) -> float:
+    "The mean of the scores of `ids`, in percent."
+    ids = list(ids)
+    return 100.0 * sum(scores[q] for q in ids) / len(ids)
+
+# %% ../nbs/06_metrics.ipynb #m6b04
+def _raw_scores(
+    references: list,  # `[{'id', 'answers': {'text': [...], 'answer_start': [...]}}]`
+    preds: dict,  # each question's predicted text, by id
+    version_2_with_negative: bool,  # SQuAD v2.0's rules
+) -> tuple[dict, dict, dict]:
+    "Best EM and F1 over the golds of each predicted question, and whether each has a gold answer."
+    raw_exact, raw_f1, has_answer = {}, {}, {}
+    for ref in references:
+        qid, golds = ref['id'], _gold_texts(ref['answers'], version_2_with_negative)
+        if not golds:
+            needs = 'an unanswerable question needs version_2_with_negative=True'
+            raise ValueError(f"Reference {qid!r} has no answers: {needs}")
+        has_answer[qid] = bool(ref['answers']['text'])
+        if qid in preds:
+            raw_exact[qid] = max(compute_exact(g, preds[qid]) for g in golds)
+            raw_f1[qid] = max(compute_f1(g, preds[qid], version_2_with_negative) for g in golds)
+    return raw_exact, raw_f1, has_answer
+
+# %% ../nbs/06_metrics.ipynb #m6b07
+def _thresholded(
+    raw: dict,  # the EM or F1 of each question with a prediction
+    has_answer: dict,  # each question: whether it has a gold answer
+    abstaining: set,  # the questions abstained on (v2.0)
+) -> dict:
+    "Every question's score: abstaining is right on unanswerable questions, no prediction scores 0."
+    return {q: float(not h) if q in abstaining else raw.get(q, 0.0) for q, h in has_answer.items()}
+
+# %% ../nbs/06_metrics.ipynb #m6b10
+def _warn_missing(
+    references: list,  # `[{'id', 'answers'}]`
+    preds: dict,  # each question's predicted text, by id
+):
+    "Warn that the references without a prediction score 0, naming the first five."
+    missing = [r['id'] for r in references if r['id'] not in preds]
+    if missing:
+        more = ' ...' if len(missing) > 5 else ''
+        count = f"{len(missing)} references have no prediction and score 0"
+        warnings.warn(f"{count}: {missing[:5]}{more}")
+
+# %% ../nbs/06_metrics.ipynb #c2007ad3
+def squad_metrics(
+    predictions: list,  # `[{'id', 'prediction_text'[, 'no_answer_probability']}]`
+    references: list,  # `[{'id', 'answers': {'text': [...], 'answer_start': [...]}}]`
+    version_2_with_negative: bool = False,  # SQuAD v2.0's rules and keys
+    no_answer_threshold: float = 1.0,  # v2.0: abstain where the no-answer score is above this
+    no_answer_key: str = 'no_answer_probability',  # the predictions' no-answer score
+) -> dict:
+    "SQuAD v1.1 (`exact_match`, `f1`) or v2.0 (`exact`, `f1`, HasAns/NoAns, `best_*`) scores."
+    preds = {p['id']: p['prediction_text'] for p in predictions}
+    na_scores = {p['id']: float(p.get(no_answer_key, 0.0)) for p in predictions}
+    _warn_missing(references, preds)
+    v2 = version_2_with_negative
+    raw_exact, raw_f1, has_answer = _raw_scores(references, preds, v2)
+    abstaining = {q for q in raw_exact if v2 and na_scores[q] > no_answer_threshold}
+    exact, f1 = (_thresholded(raw, has_answer, abstaining) for raw in (raw_exact, raw_f1))
+    if not v2:
+        return {'exact_match': _mean(exact, has_answer), 'f1': _mean(f1, has_answer)}
+    result = _v2_scores(exact, f1, has_answer)
+    answered = {q: preds[q] for q in raw_exact}
+    answered_scores = {q: na_scores[q] for q in answered}
+    for name, raw in (('exact', raw_exact), ('f1', raw_f1)):
+        search = _no_answer_threshold_search(answered, raw, answered_scores, has_answer)
+        result[f'best_{name}'], result[f'best_{name}_thresh'] = search
+    return result
+
+# %% ../nbs/06_metrics.ipynb #m6c02
+def _v2_scores(
+    exact: dict,  # every question's EM after thresholding
+    f1: dict,  # every question's F1 after thresholding
+    has_answer: dict,  # each question: whether it has a gold answer
+) -> dict:
+    "Overall EM and F1, the number of questions, and the same for HasAns and NoAns questions."
+    result = {'exact': _mean(exact, has_answer), 'f1': _mean(f1, has_answer)}
+    result['total'] = len(has_answer)
+    for name, wanted in [('HasAns', True), ('NoAns', False)]:
+        ids = [q for q, h in has_answer.items() if h == wanted]
+        if ids:
+            result[f'{name}_exact'], result[f'{name}_f1'] = _mean(exact, ids), _mean(f1, ids)
+            result[f'{name}_total'] = len(ids)
+    return result
 
 # %% ../nbs/06_metrics.ipynb #cf47af8d
 def _no_answer_threshold_search(
@@ -80,75 +175,6 @@ def _no_answer_threshold_search(
         if score > best:
             best, threshold = score, na_scores[qid]
     return 100.0 * best / len(raw), threshold
-
-# %% ../nbs/06_metrics.ipynb #63f5c9da
-def _gold_texts(answers: dict, version_2_with_negative: bool) -> list:
-    "The gold texts to score against; for v2.0, those that normalise to nothing count as ''."
-    if not version_2_with_negative:
-        return list(answers['text'])
-    return [t for t in answers['text'] if normalize_answer(t)] or ['']
-
-
-def _mean(scores: dict, ids) -> float:
-    ids = list(ids)
-    return 100.0 * sum(scores[q] for q in ids) / len(ids)
-
-# %% ../nbs/06_metrics.ipynb #c2007ad3
-def squad_metrics(
-    predictions: list,  # `[{'id', 'prediction_text'[, 'no_answer_probability']}]`
-    references: list,  # `[{'id', 'answers': {'text': [...], 'answer_start': [...]}}]`
-    version_2_with_negative: bool = False,  # SQuAD v2.0's rules and keys
-    no_answer_threshold: float = 1.0,  # v2.0: abstain where the no-answer score is above this
-    no_answer_key: str = 'no_answer_probability',  # the predictions' no-answer score
-) -> dict:
-    "SQuAD v1.1 (`exact_match`, `f1`) or v2.0 (`exact`, `f1`, HasAns/NoAns, `best_*`) scores."
-    preds = {p['id']: p['prediction_text'] for p in predictions}
-    na_scores = {p['id']: float(p.get(no_answer_key, 0.0)) for p in predictions}
-    missing = [r['id'] for r in references if r['id'] not in preds]
-    if missing:
-        more = ' ...' if len(missing) > 5 else ''
-        warnings.warn(
-            f"{len(missing)} references have no prediction and score 0: {missing[:5]}{more}"
-        )
-    raw_exact, raw_f1, has_answer = {}, {}, {}
-    for ref in references:
-        qid, golds = ref['id'], _gold_texts(ref['answers'], version_2_with_negative)
-        if not golds:
-            raise ValueError(
-                f"Reference {qid!r} has no answers: an unanswerable question needs "
-                "version_2_with_negative=True"
-            )
-        has_answer[qid] = bool(ref['answers']['text'])
-        if qid in preds:
-            raw_exact[qid] = max(compute_exact(g, preds[qid]) for g in golds)
-            raw_f1[qid] = max(compute_f1(g, preds[qid], version_2_with_negative) for g in golds)
-
-    def thresholded(raw):  # abstain where the no-answer score is above the threshold (v2.0 only)
-        scores = {}
-        for q in has_answer:
-            abstains = version_2_with_negative and q in raw and na_scores[q] > no_answer_threshold
-            scores[q] = float(not has_answer[q]) if abstains else raw.get(q, 0.0)
-        return scores
-
-    exact, f1 = thresholded(raw_exact), thresholded(raw_f1)
-    if not version_2_with_negative:
-        return {'exact_match': _mean(exact, has_answer), 'f1': _mean(f1, has_answer)}
-    result = {
-        'exact': _mean(exact, has_answer),
-        'f1': _mean(f1, has_answer),
-        'total': len(has_answer),
-    }
-    for name, wanted in [('HasAns', True), ('NoAns', False)]:
-        ids = [q for q, h in has_answer.items() if h == wanted]
-        if ids:
-            result[f'{name}_exact'], result[f'{name}_f1'] = _mean(exact, ids), _mean(f1, ids)
-            result[f'{name}_total'] = len(ids)
-    answered = {q: preds[q] for q in raw_exact}
-    answered_scores = {q: na_scores[q] for q in answered}
-    for name, raw in (('exact', raw_exact), ('f1', raw_f1)):
-        search = _no_answer_threshold_search(answered, raw, answered_scores, has_answer)
-        result[f'best_{name}'], result[f'best_{name}_thresh'] = search
-    return result
 
 # %% ../nbs/06_metrics.ipynb #e1d2c3b5
 METRIC_PATH = find_spec('squad_qa.metrics').origin  # `evaluate.load(METRIC_PATH, 'squad_v2')`
@@ -189,7 +215,7 @@ def write_prediction_files(
         probabilities = {p['id']: float(p.get('no_answer_probability', 0.0)) for p in predictions}
         Path(na_prob_path).write_text(json.dumps(probabilities, indent=1))
 
-
+# %% ../nbs/06_metrics.ipynb #m6d02
 def read_prediction_files(
     path,  # an official predictions file
     na_prob_path=None,  # an official no-answer probabilities file, if any
@@ -223,7 +249,7 @@ def error_analysis(
         })  # fmt: skip
     return pd.DataFrame(rows)
 
-
+# %% ../nbs/06_metrics.ipynb #m6d04
 def scores_by(
     analysis: pd.DataFrame,  # what `error_analysis` returns
     column: str,  # the column to group by, such as 'question word'
@@ -270,7 +296,7 @@ def threshold_curve(
                      'HasAns_f1': m.get('HasAns_f1'), 'NoAns_f1': m.get('NoAns_f1')})  # fmt: skip
     return pd.DataFrame(rows)
 
-
+# %% ../nbs/06_metrics.ipynb #m6e02
 def plot_threshold_curve(
     curve: pd.DataFrame,  # what `threshold_curve` returns
     best: float | None = None,  # a threshold to mark, such as `best_f1_thresh`

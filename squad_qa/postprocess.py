@@ -9,8 +9,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
+from fastcore.meta import delegates
 
-from .answers import check_example_ids
+from .answers import check_example_ids, decode_settings
 from .candidates import candidate_chars, context_layout, in_context, start_window_candidates
 from .predict import arrow_column, column_values, feature_lengths, has_column, shared_texts
 from .metrics import squad_metrics
@@ -205,17 +206,16 @@ def _records(ids: list, contexts: list, feature_example, candidates: tuple, wind
     return records
 
 # %% ../nbs/09_postprocess.ipynb #95a865db
+@delegates(decode_settings)
 def postprocess_predictions(
     examples,  # the examples (a `Dataset` or a dict of lists with 'id' and 'context')
     features,  # their validation features (chapter 03)
     start_logits,  # one row of start logits per feature (any shape `stack_logits` takes)
     end_logits,  # one row of end logits per feature
-    n_best: int = 20,  # best starts, ends and spans to keep
-    max_answer_length: int = 30,  # the longest answer allowed, in tokens
-    version_2_with_negative: bool = False,  # SQuAD v2.0: allow "no answer"
-    null_threshold: float = 0.0,  # answer nothing when null score - best span score is above this
+    **kwargs,
 ) -> list:
     "One answer record per example from the logits of all its windows; the loop's records, fast."
+    settings = decode_settings(**kwargs)
     lengths = feature_lengths(features)
     start_logits, end_logits = (
         stack_logits(start_logits, lengths),
@@ -235,7 +235,10 @@ def postprocess_predictions(
             f"The logits have {start_logits.shape[1]} positions, but feature "
             f"{int(np.argmax(last_ctx))} has context up to position {int(last_ctx.max())}"
         )
-    selecting = start_window_candidates(start_logits, end_logits, layout, n_best, max_answer_length)
+    selecting = start_window_candidates(
+        start_logits, end_logits, layout, n_best=settings['n_best'],
+        max_answer_length=settings['max_answer_length'],
+    )
     ids, contexts, feature_example = read_examples(examples, features)  # while the threads select
     shared_windows = _shared_characters(layout)
     cls = np.zeros(n_features, dtype=np.int64)
@@ -249,8 +252,8 @@ def postprocess_predictions(
     keep = np.isfinite(cand_score) & (feature_example[:, None] >= 0)
     cand_example = np.broadcast_to(feature_example[:, None], cand_score.shape)[keep]
     candidates = cand_example, cand_score[keep], cand_start[keep], cand_end[keep]
-    return _records(ids, contexts, feature_example, candidates, window_null, n_best,
-                    version_2_with_negative, null_threshold,
+    return _records(ids, contexts, feature_example, candidates, window_null, settings['n_best'],
+                    settings['version_2_with_negative'], settings['null_threshold'],
                     shared_windows=shared_windows)  # fmt: skip
 
 # %% ../nbs/09_postprocess.ipynb #1d77bf71
@@ -281,21 +284,21 @@ def has_unanswerable(
     return any(not a['text'] for a in column_values(examples, 'answers'))
 
 
+@delegates(decode_settings, but=['version_2_with_negative'])
 def evaluate_qa(
     model,  # an extractive QA model
     tokenizer,  # its tokenizer
     examples,  # the validation examples
     features,  # their validation features (with labels, for a loss)
     batch_size: int = 64,  # features a batch
-    n_best: int = 20,  # best spans to keep
-    max_answer_length: int = 30,  # the longest answer allowed, in tokens
     version_2_with_negative: bool | None = None,  # None: SQuAD v2.0 if any question is unanswerable
+    **kwargs,
 ) -> dict:
     "`{'metrics', 'predictions', 'loss'}` of `model` on the validation `features` of `examples`."
     v2 = has_unanswerable(examples) if version_2_with_negative is None else version_2_with_negative
     starts, ends, loss = predict_logits(model, features, tokenizer, batch_size, desc='evaluate')
     predictions = postprocess_predictions(
-        examples, features, starts, ends, n_best, max_answer_length, version_2_with_negative=v2
+        examples, features, starts, ends, version_2_with_negative=v2, **kwargs
     )
     ids, answers = column_values(examples, 'id'), column_values(examples, 'answers')
     references = [{'id': i, 'answers': a} for i, a in zip(ids, answers)]
@@ -309,6 +312,7 @@ def _sigmoid(null: np.ndarray) -> np.ndarray:
     return np.where(finite, 1 / (1 + np.exp(-np.where(finite, null, 0.0))), 0.0)
 
 
+@delegates(decode_settings, but=['null_threshold'])
 def postprocess_beam_predictions(
     examples,  # the examples
     features,  # their validation features (XLNet-style, with `cls_index`)
@@ -317,12 +321,13 @@ def postprocess_beam_predictions(
     end_top_log_probs,  # `(features, end_n_top * start_n_top)` end probabilities
     end_top_index,  # `(features, end_n_top * start_n_top)` end positions
     cls_logits,  # `(features,)` no-answer logits
-    n_best: int = 20,  # best spans to keep
-    max_answer_length: int = 30,  # the longest answer allowed, in tokens
-    version_2_with_negative: bool = False,  # SQuAD v2.0: allow "no answer"
     null_threshold: float = 0.5,  # answer nothing when P(no answer) is above this
+    **kwargs,
 ) -> list:
     "One answer per example from `XLNetForQuestionAnswering`'s outputs (`unpad_beam_outputs`)."
+    settings = decode_settings(**kwargs)
+    n_best, max_answer_length = settings['n_best'], settings['max_answer_length']
+    version_2_with_negative = settings['version_2_with_negative']
     start_p, start_ix = np.asarray(start_top_log_probs), np.asarray(start_top_index)
     end_p, end_ix = np.asarray(end_top_log_probs), np.asarray(end_top_index)
     n_features, start_n_top = start_ix.shape

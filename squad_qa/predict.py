@@ -19,15 +19,6 @@ __all__ = ['FEATURE_ONLY_COLUMNS', 'model_inputs', 'feature_lengths', 'predict_l
 FEATURE_ONLY_COLUMNS = ('example_id', 'offset_mapping')  # what postprocessing reads, not the model
 
 
-def _inner(model):
-    "The model inside `torch.compile`'s and the distributed wrappers."
-    while True:
-        inner = getattr(model, '_orig_mod', None) or getattr(model, 'module', None)
-        if inner is None or not hasattr(inner, 'forward'):
-            return model
-        model = inner
-
-
 def model_inputs(
     batch: dict,  # a collated batch
     model,  # the model, possibly compiled or wrapped
@@ -36,6 +27,17 @@ def model_inputs(
     parameters = inspect.signature(_inner(model).forward).parameters.values()
     named = {p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
     return {k: v for k, v in batch.items() if k in named}
+
+# %% ../nbs/05_predict.ipynb #p5a02
+def _inner(
+    model,  # a model, possibly inside `torch.compile`'s or a distributed wrapper
+):
+    "The model inside `torch.compile`'s and the distributed wrappers."
+    while True:
+        inner = getattr(model, '_orig_mod', None) or getattr(model, 'module', None)
+        if inner is None or not hasattr(inner, 'forward'):
+            return model
+        model = inner
 
 # %% ../nbs/05_predict.ipynb #ed1a699a
 def feature_lengths(
@@ -54,13 +56,85 @@ def feature_lengths(
         return pc.list_value_length(column).to_numpy(zero_copy_only=False)
     return np.array([len(ids) for ids in features[name]], dtype=np.int64)
 
+# %% ../nbs/05_predict.ipynb #p5b03
+def _model_columns(
+    features,  # a `Dataset` or a dict of lists of features
+) -> list:
+    "The columns of `features` a batch is collated from: all but `FEATURE_ONLY_COLUMNS`."
+    names = features.column_names if hasattr(features, 'column_names') else list(features)
+    return [c for c in names if c not in FEATURE_ONLY_COLUMNS]
 
-def _feature_rows(features, columns: list, rows: list) -> list[dict]:
+# %% ../nbs/05_predict.ipynb #p5b06
+def _feature_rows(
+    features,  # a `Dataset` or a dict of lists of features
+    columns: list,  # the columns to read
+    rows: list,  # the indices of the rows to read
+) -> list[dict]:
     "Rows `rows` of `features` (a `Dataset` or a dict of lists) as dicts of `columns`."
     if hasattr(features, 'select_columns'):
         picked = features.select_columns(columns)[rows]
         return [dict(zip(picked, values)) for values in zip(*picked.values())]
     return [{c: features[c][i] for c in columns} for i in rows]
+
+# %% ../nbs/05_predict.ipynb #p5b09
+def _batch_order(
+    lengths: np.ndarray,  # every feature's number of tokens
+    by_length: bool,  # longest first, else the features' own order
+) -> np.ndarray:
+    "The indices of the features in the order they are batched."
+    return np.argsort(lengths, kind='stable')[::-1] if by_length else np.arange(len(lengths))
+
+# %% ../nbs/05_predict.ipynb #p5b12
+def _batches(
+    features,  # a `Dataset` or a dict of lists of features
+    order: np.ndarray,  # the features' indices in the order they are batched
+    collator,  # makes a batch of rows
+    batch_size: int,  # features a batch
+    desc: str,  # the progress bar's label
+):
+    "Yield the feature indices and the collated batch of every batch, in `order`."
+    columns, n = _model_columns(features), len(order)
+    for begin in tqdm(range(0, n, batch_size), desc=desc, leave=False, disable=n <= batch_size):
+        rows = order[begin : begin + batch_size].tolist()
+        yield rows, collator(_feature_rows(features, columns, rows))
+
+# %% ../nbs/05_predict.ipynb #p5b15
+def _batch_logits(
+    model,  # an extractive QA model
+    batch: dict,  # a collated batch
+    device,  # where to run
+    padding_side: str,  # the tokenizer's padding side
+) -> tuple[list, list, float | None]:
+    "Start and end logits of every row of `batch` without its padding, and the loss if labelled."
+    out = model(**{k: v.to(device) for k, v in model_inputs(batch, model).items()})
+    mask = batch['attention_mask']
+    starts = unpad_logits(out.start_logits, mask, padding_side)
+    ends = unpad_logits(out.end_logits, mask, padding_side)
+    return starts, ends, (None if out.loss is None else out.loss.item())
+
+# %% ../nbs/05_predict.ipynb #p5b18
+def _run_batches(
+    model,  # an extractive QA model
+    batches,  # pairs of feature indices and their collated batch (`_batches`)
+    n: int,  # the number of features
+    device,  # where to run
+    padding_side: str,  # the tokenizer's padding side
+) -> tuple[list, list, float]:
+    "Every feature's logits at its own index, and the loss summed over the features if labelled."
+    import torch
+
+    starts, ends, loss_sum = [None] * n, [None] * n, 0.0
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode():
+        for rows, batch in batches:
+            row_starts, row_ends, loss = _batch_logits(model, batch, device, padding_side)
+            if loss is not None:
+                loss_sum += loss * len(rows)
+            for i, s, e in zip(rows, row_starts, row_ends):
+                starts[i], ends[i] = s, e
+    model.train(was_training)
+    return starts, ends, loss_sum
 
 # %% ../nbs/05_predict.ipynb #b6c0d012
 def predict_logits(
@@ -74,33 +148,15 @@ def predict_logits(
     collator=None,  # `QADataCollator(tokenizer)` by default
 ) -> tuple[list, list, float | None]:
     "Start and end logits of every feature at its own positions, and the mean loss if labelled."
-    import torch
-
     if batch_size < 1:
         raise ValueError(f"batch_size={batch_size}: a batch needs at least one feature")
     device = device or next(model.parameters()).device
-    names = features.column_names if hasattr(features, 'column_names') else list(features)
-    columns = [c for c in names if c not in FEATURE_ONLY_COLUMNS]
-    lengths = feature_lengths(features)
-    n = len(lengths)
-    order = np.argsort(lengths, kind='stable')[::-1] if by_length else np.arange(n)
-    collator = collator or QADataCollator(tokenizer)
-    starts, ends, loss_sum = [None] * n, [None] * n, 0.0
-    was_training = model.training
-    model.eval()
-    with torch.inference_mode():
-        for begin in tqdm(range(0, n, batch_size), desc=desc, leave=False, disable=n <= batch_size):
-            rows = order[begin : begin + batch_size].tolist()
-            batch = collator(_feature_rows(features, columns, rows))
-            out = model(**{k: v.to(device) for k, v in model_inputs(batch, model).items()})
-            if out.loss is not None:
-                loss_sum += out.loss.item() * len(rows)
-            mask, side = batch['attention_mask'], tokenizer.padding_side
-            row_starts = unpad_logits(out.start_logits, mask, side)
-            for i, s, e in zip(rows, row_starts, unpad_logits(out.end_logits, mask, side)):
-                starts[i], ends[i] = s, e
-    model.train(was_training)
-    return starts, ends, (loss_sum / n if 'start_positions' in columns and n else None)
+    order = _batch_order(feature_lengths(features), by_length)
+    batches = _batches(features, order, collator or QADataCollator(tokenizer), batch_size, desc)
+    n, side = len(order), tokenizer.padding_side
+    starts, ends, loss_sum = _run_batches(model, batches, n, device, side)
+    labelled = 'start_positions' in _model_columns(features)
+    return starts, ends, (loss_sum / n if labelled and n else None)
 
 # %% ../nbs/05_predict.ipynb #b6c0d016
 def validation_loss(
@@ -112,7 +168,7 @@ def validation_loss(
     "Mean QA loss of `model` over labelled validation features (eval mode, no gradients)."
     return predict_logits(model, features, collator.tokenizer, batch_size, collator=collator)[2]
 
-# %% ../nbs/05_predict.ipynb #b6c0d031
+# %% ../nbs/05_predict.ipynb #c5c01
 def has_column(
     table,  # a `Dataset` or a dict of lists
     name: str,  # a column name
@@ -120,7 +176,7 @@ def has_column(
     "Whether `table` has the column `name`."
     return name in (table.column_names if hasattr(table, 'column_names') else table)
 
-
+# %% ../nbs/05_predict.ipynb #b6c0d031
 def arrow_column(
     table,  # a `Dataset` or a dict of lists
     name: str,  # a column name
@@ -132,7 +188,7 @@ def arrow_column(
         return pa.array(list(table[name]))
     return (table if table.format['type'] == 'arrow' else table.with_format('arrow'))[name]
 
-
+# %% ../nbs/05_predict.ipynb #c5c06
 def column_values(
     table,  # a `Dataset` or a dict of lists
     name: str,  # a column name
@@ -147,7 +203,7 @@ def column_values(
         return column.to_numpy(zero_copy_only=False).tolist()  # the faster way for text
     return column.to_pylist()
 
-
+# %% ../nbs/05_predict.ipynb #c5c09
 def shared_texts(
     table,  # a `Dataset` or a dict of lists
     name: str,  # a text column, such as 'context'
@@ -166,12 +222,51 @@ def shared_texts(
     return encoded.dictionary.to_numpy(zero_copy_only=False)[encoded.indices.to_numpy()].tolist()
 
 # %% ../nbs/05_predict.ipynb #c596f55f
-def _as_float32(logits) -> np.ndarray:
+def _as_float32(
+    logits,  # an array, a tensor or a list of numbers
+) -> np.ndarray:
+    "`logits` as a float32 NumPy array (a tensor detached and moved to the CPU first)."
     if hasattr(logits, 'detach'):
         logits = logits.detach().float().cpu().numpy()
     return np.asarray(logits, dtype=np.float32)
 
 
+def _pad_rows(
+    batches: list,  # float32 arrays: per-batch `(features, positions)` or per-feature rows
+) -> np.ndarray:
+    "One array `(features, positions)` of all the rows, each padded with -1e4 to the widest."
+    rows = [b[None] if b.ndim == 1 else b for b in batches]
+    width = max((b.shape[1] for b in rows), default=0)
+    padded = [np.pad(b, ((0, 0), (0, width - b.shape[1])), constant_values=-1e4) for b in rows]
+    return np.concatenate(padded) if padded else np.zeros((0, 0), np.float32)
+
+# %% ../nbs/05_predict.ipynb #c5d03
+def _refuse_short_rows(
+    rows: list,  # one float32 array of logits per feature
+    lengths,  # each feature's number of tokens
+):
+    "Raise a `ValueError` naming the first feature whose row of logits is shorter than it."
+    short = [i for i, (b, n) in enumerate(zip(rows, lengths)) if len(b) < n]
+    if short:
+        i = short[0]
+        raise ValueError(
+            f"The logits of feature {i} have {len(rows[i])} positions, but the feature "
+            f"has {lengths[i]} tokens: pass each feature's logits whole"
+        )
+
+# %% ../nbs/05_predict.ipynb #c5d05
+def _refuse_overflow(
+    stacked: np.ndarray,  # the stacked logits `(features, positions)`
+):
+    "Raise a `ValueError` naming the first feature whose logits hold `+inf` (a float16 overflow)."
+    if np.isposinf(stacked).any():
+        feature = int(np.argmax(np.isposinf(stacked).any(axis=1)))
+        raise ValueError(
+            f"The logits of feature {feature} contain +inf, a float16 overflow: compute them in "
+            "float32 or bfloat16"
+        )
+
+# %% ../nbs/05_predict.ipynb #c5d07
 def stack_logits(
     logits,  # an array, a tensor, or a list of per-batch arrays or per-feature rows
     lengths=None,  # each feature's number of tokens, to refuse rows shorter than their feature
@@ -181,24 +276,10 @@ def stack_logits(
         stacked = _as_float32(logits)
     else:
         batches = [_as_float32(b) for b in logits]
-        rows = [b[None] if b.ndim == 1 else b for b in batches]
         if lengths is not None and all(b.ndim == 1 for b in batches):
-            short = [i for i, (b, n) in enumerate(zip(batches, lengths)) if len(b) < n]
-            if short:
-                i = short[0]
-                raise ValueError(
-                    f"The logits of feature {i} have {len(batches[i])} positions, but the feature "
-                    f"has {lengths[i]} tokens: pass each feature's logits whole"
-                )
-        width = max((b.shape[1] for b in rows), default=0)
-        padded = [np.pad(b, ((0, 0), (0, width - b.shape[1])), constant_values=-1e4) for b in rows]
-        stacked = np.concatenate(padded) if padded else np.zeros((0, 0), np.float32)
-    if np.isposinf(stacked).any():
-        feature = int(np.argmax(np.isposinf(stacked).any(axis=1)))
-        raise ValueError(
-            f"The logits of feature {feature} contain +inf, a float16 overflow: compute them in "
-            "float32 or bfloat16"
-        )
+            _refuse_short_rows(batches, lengths)
+        stacked = _pad_rows(batches)
+    _refuse_overflow(stacked)
     return stacked
 
 # %% ../nbs/05_predict.ipynb #bb834d6e

@@ -261,7 +261,8 @@ def preprocess(
     except ValueError as err:
         raise _pipeline_words(err) from None
     examples = {'question': questions, 'context': contexts}
-    encodings = tokenize_windows(examples, self.tokenizer, max_seq_len, doc_stride)
+    windows = dict(max_length=max_seq_len, stride=doc_stride)
+    encodings = tokenize_windows(examples, self.tokenizer, **windows)
     return {'answerer': answerer, 'features': features, 'encodings': encodings,
             'contexts': contexts}  # fmt: skip
 

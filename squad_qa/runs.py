@@ -9,7 +9,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from fastcore.docments import docments
 
+from .answers import decode_settings
 from .defaults import embedded_model_dir
 
 # %% auto #0
@@ -41,6 +43,12 @@ def _setting(default, help: str, **metadata):
     return field(default=default, metadata={'help': help, **metadata})
 
 
+def _decoding(name: str):
+    "A field with the default and meaning that `decode_settings` declares for setting `name`."
+    doc = docments(decode_settings, full=True)[name]
+    return _setting(doc['default'], doc['docment'])
+
+
 @dataclass
 class TrainConfig:
     "Settings of a `train_qa` run; defaults: the usual BERT-base SQuAD fine-tuning settings."
@@ -58,8 +66,8 @@ class TrainConfig:
     group_by_length: bool = _setting(True, 'batch features of similar length together')
     mixed_precision: str = _setting('auto', 'auto, no, fp16 or bf16', choices=PRECISIONS)
     seed: int = _setting(42, 'seed of the batch order, dropout and a new QA head')
-    n_best: int = _setting(20, 'best spans postprocessing keeps')
-    max_answer_length: int = _setting(30, 'the longest answer, in tokens')
+    n_best: int = _decoding('n_best')
+    max_answer_length: int = _decoding('max_answer_length')
     eval_before: bool = _setting(False, 'also evaluate before the first step (epoch 0)')
     output_dir: str | None = _setting(None, 'checkpoints, final model, history and curves')
     tensorboard: bool = _setting(False, 'log to TensorBoard in the output folder')

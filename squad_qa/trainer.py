@@ -8,8 +8,10 @@ import inspect
 
 import numpy as np
 import pandas as pd
+from fastcore.meta import delegates
 from transformers import Trainer
 
+from .answers import decode_settings
 from .features import QADataCollator
 from .metrics import squad_metrics
 from .postprocess import has_unanswerable, postprocess_predictions
@@ -69,16 +71,16 @@ def trainer_arguments(
 class QAMetrics:
     "A `compute_metrics` for `Trainer`: EM/F1 of its logits on validation `features` of `examples`."
 
+    @delegates(decode_settings, but=['version_2_with_negative'])
     def __init__(
         self,
         examples,  # the validation examples
         features,  # their validation features (chapter 03), the evaluation dataset of `Trainer`
-        n_best: int = 20,  # best spans postprocessing keeps
-        max_answer_length: int = 30,  # the longest answer, in tokens
         version_2_with_negative: bool | None = None,  # None: v2.0 if any question is unanswerable
+        **kwargs,
     ):
-        self.examples, self.features, self.n_best = examples, features, n_best
-        self.max_answer_length = max_answer_length
+        self.examples, self.features = examples, features
+        self.settings = decode_settings(**kwargs)
         v2 = version_2_with_negative
         self.v2 = has_unanswerable(examples) if v2 is None else v2
         ids, answers = column_values(examples, 'id'), column_values(examples, 'answers')
@@ -107,9 +109,9 @@ class QAMetrics:
         self.check_order(prediction)
         starts, ends = prediction.predictions[:2]
         self.predictions = postprocess_predictions(
-            self.examples, self.features, starts, ends, self.n_best, self.max_answer_length,
-            version_2_with_negative=self.v2,
-        )  # fmt: skip
+            self.examples, self.features, starts, ends,
+            **{**self.settings, 'version_2_with_negative': self.v2},
+        )
         return squad_metrics(self.predictions, self.references, self.v2)
 
 # %% ../nbs/a2_trainer.ipynb #d13a0019
@@ -150,7 +152,10 @@ def qa_trainer(
     args = trainer_arguments(config, output_dir, evaluate, **extra)
     metrics = None
     if evaluate:
-        metrics = QAMetrics(eval_examples, eval_features, config.n_best, config.max_answer_length)
+        metrics = QAMetrics(
+            eval_examples, eval_features, n_best=config.n_best,
+            max_answer_length=config.max_answer_length,
+        )
     accepted = inspect.signature(Trainer.__init__).parameters
     tokenizer_name = 'processing_class' if 'processing_class' in accepted else 'tokenizer'
     return QATrainer(
@@ -183,18 +188,18 @@ def trainer_result(
     )
 
 # %% ../nbs/a2_trainer.ipynb #d13a0029
+@delegates(decode_settings, but=['version_2_with_negative'])
 def trainer_evaluate(
     trainer,  # a `Trainer` (a `QATrainer` keeps the features' order)
     examples,  # the validation examples
     features,  # their validation features
-    n_best: int = 20,  # best spans postprocessing keeps
-    max_answer_length: int = 30,  # the longest answer, in tokens
     version_2_with_negative: bool | None = None,  # None: v2.0 if any question is unanswerable
+    **kwargs,
 ) -> dict:
     "`{'metrics', 'predictions', 'loss'}` like `evaluate_qa`, through `trainer.predict`."
     if trainer.processing_class is not None and trainer.processing_class.padding_side == 'left':
         raise ValueError("Trainer misplaces left-padded (XLNet) logits: use evaluate_qa instead")
-    metrics = QAMetrics(examples, features, n_best, max_answer_length, version_2_with_negative)
+    metrics = QAMetrics(examples, features, version_2_with_negative, **kwargs)
     output = trainer.predict(features)
     scores = metrics(output)
     return {'metrics': scores, 'predictions': metrics.predictions,

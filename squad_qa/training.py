@@ -8,6 +8,8 @@ import math, signal, threading, time, warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from fastcore.basics import patch
+
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
@@ -37,17 +39,10 @@ def param_groups(
 # %% ../nbs/11_training.ipynb #6b84aa3d
 _TRAINING_COLUMNS = ('input_ids', 'attention_mask', 'token_type_ids', 'start_positions',
                      'end_positions', 'cls_index', 'p_mask', 'is_impossible')  # fmt: skip
-_SCHEDULE_KEYS = (
-    'epochs',
-    'lr',
-    'batch_size',
-    'grad_accum_steps',
-    'warmup_ratio',
-    'group_by_length',
-    'seed',
-)
+_SCHEDULE_KEYS = ('epochs', 'lr', 'batch_size', 'grad_accum_steps', 'warmup_ratio',
+                  'group_by_length', 'seed')  # fmt: skip
 
-
+# %% ../nbs/11_training.ipynb #c11a0002
 def _output_dir(config: TrainConfig) -> Path | None:
     "The output folder, made now: a path that cannot be one fails before any training."
     if not config.output_dir:
@@ -80,28 +75,38 @@ class _Run:
     rng_at_step: dict | None = None  # `rng_states()` at the last optimizer step
     stepping: bool = False  # inside an optimizer step that is not yet committed
 
-    def unwrapped(self):
-        return self.accelerator.unwrap_model(self.model)
-
-    def evaluate(self) -> dict:
-        (examples, features), c = self.evaluation, self.config
-        return evaluate_qa(
-            self.unwrapped(), self.tokenizer, examples, features, c.eval_batch_size, c.n_best,
-            c.max_answer_length,
-        )  # fmt: skip
+# %% ../nbs/11_training.ipynb #c11a0005
+@patch
+def unwrapped(self: _Run):
+    "The model, without the wrapper Accelerate may have put around it."
+    return self.accelerator.unwrap_model(self.model)
 
 
-def _start(model, tokenizer, features, evaluation, config, resume_from, callbacks) -> _Run:
-    "Set a run up: Accelerate, the optimizer and schedule, and the state (restored on resume)."
-    import torch
-    from accelerate import Accelerator
-    from transformers import get_scheduler
+@patch
+def evaluate(self: _Run) -> dict:
+    "EM/F1, the validation loss and the predictions on the run's evaluation data."
+    (examples, features), c = self.evaluation, self.config
+    return evaluate_qa(
+        self.unwrapped(), self.tokenizer, examples, features, c.eval_batch_size,
+        n_best=c.n_best, max_answer_length=c.max_answer_length,
+    )  # fmt: skip
 
+# %% ../nbs/11_training.ipynb #c11a0007
+def _check_labelled(features):
+    "Refuse features without answer labels: they were made for evaluation, not training."
     if 'start_positions' not in features.column_names:
         raise ValueError(
             "Training features have no start_positions: make them with qa_features(..., train=True)"
         )
-    out = _output_dir(config)
+
+# %% ../nbs/11_training.ipynb #c11a0010
+def _accelerator(
+    config: TrainConfig,  # the run's settings
+    out: Path | None,  # the run's folder, where TensorBoard writes
+):
+    "The run's `Accelerator`: mixed precision, gradient accumulation, TensorBoard when asked."
+    from accelerate import Accelerator
+
     accelerator = Accelerator(
         mixed_precision=resolve_mixed_precision(config.mixed_precision), project_dir=out,
         gradient_accumulation_steps=config.grad_accum_steps,
@@ -109,15 +114,38 @@ def _start(model, tokenizer, features, evaluation, config, resume_from, callback
     )  # fmt: skip
     if config.tensorboard:
         accelerator.init_trackers('squad_qa', config=asdict(config))
+    return accelerator
+
+# %% ../nbs/11_training.ipynb #c11a0012
+def _optimizer_and_schedule(
+    model,  # the model to train
+    config: TrainConfig,  # the run's settings
+    n_features: int,  # how many training features an epoch holds
+) -> tuple:
+    "AdamW on `param_groups` and a linear schedule with warmup over all the run's steps."
+    import torch
+    from transformers import get_scheduler
+
+    batches = math.ceil(n_features / config.batch_size)
+    steps = config.epochs * math.ceil(batches / config.grad_accum_steps)
+    optimizer = torch.optim.AdamW(param_groups(model, config.weight_decay), lr=config.lr)
+    scheduler = get_scheduler('linear', optimizer, int(config.warmup_ratio * steps), steps)
+    return optimizer, scheduler
+
+# %% ../nbs/11_training.ipynb #c11a0015
+def _start(model, tokenizer, features, evaluation, config, resume_from, callbacks) -> _Run:
+    "Set a run up: Accelerate, the optimizer and schedule, and the state (restored on resume)."
+    import torch
+
+    _check_labelled(features)
+    out = _output_dir(config)
+    accelerator = _accelerator(config, out)
     if resume_from is None:
         seed_new_head(model, config.seed)  # the run's seed decides a new QA head
     torch.manual_seed(config.seed)
     features = features.select_columns([c for c in _TRAINING_COLUMNS if c in features.column_names])
     lengths = feature_lengths(features)
-    batches = math.ceil(len(lengths) / config.batch_size)
-    steps = config.epochs * math.ceil(batches / config.grad_accum_steps)
-    optimizer = torch.optim.AdamW(param_groups(model, config.weight_decay), lr=config.lr)
-    scheduler = get_scheduler('linear', optimizer, int(config.warmup_ratio * steps), steps)
+    optimizer, scheduler = _optimizer_and_schedule(model, config, len(lengths))
     state = RunState(config=asdict(config))
     if resume_from is not None:
         state = _resume(resume_from, model, optimizer, scheduler, accelerator.scaler, config)
@@ -127,7 +155,7 @@ def _start(model, tokenizer, features, evaluation, config, resume_from, callback
         evaluation, tuple(callbacks), last_good=resume_from, rng_at_step=rng_states(),
     )  # fmt: skip
 
-
+# %% ../nbs/11_training.ipynb #c11a0017
 def _resume(folder, model, optimizer, scheduler, scaler, config) -> RunState:
     "The checkpoint's state, loaded into the run's objects (fp16's scaler too); warns of changes."
     state = load_checkpoint(folder, model, optimizer, scheduler, scaler)
@@ -162,19 +190,36 @@ class _HoldInterrupt:
         if self.signalled and exc[0] is None:
             raise KeyboardInterrupt
 
-
-def _train_batch(run: _Run, batch: dict, epoch: int, index: int, pending: dict):
-    "Forward, backward and, every `grad_accum_steps` batches, an optimizer step and bookkeeping."
+# %% ../nbs/11_training.ipynb #c11a0021
+def _check_finite(run: _Run, loss, epoch: int):
+    "Stop the run on a NaN or infinite loss, before the weights are touched."
     import torch
 
+    if not torch.isfinite(loss):
+        raise FloatingPointError(
+            f"The loss became {loss.item()} at epoch {epoch + 1}, step {run.state.step + 1}; "
+            f"the weights were not updated. Last good checkpoint: {run.last_good or 'none'}. "
+            f"Try a lower learning rate (now {run.config.lr}) or mixed_precision='no'."
+        )
+
+# %% ../nbs/11_training.ipynb #c11a0023
+def _add_batch(
+    pending: dict,  # the sums since the last optimizer step
+    loss: float,  # the batch's loss
+    mask,  # its attention mask: 1 for a real token, 0 for padding
+):
+    "Add one batch's loss, real tokens and padded positions to the pending sums."
+    pending['loss'] += loss
+    pending['batches'] += 1
+    pending['real'] += int(mask.sum())
+    pending['padded'] += mask.numel()
+
+# %% ../nbs/11_training.ipynb #c11a0026
+def _train_batch(run: _Run, batch: dict, epoch: int, index: int, pending: dict):
+    "Forward, backward and, every `grad_accum_steps` batches, an optimizer step and bookkeeping."
     with run.accelerator.accumulate(run.model):
         loss = run.model(**model_inputs(batch, run.model)).loss
-        if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"The loss became {loss.item()} at epoch {epoch + 1}, step {run.state.step + 1}; "
-                f"the weights were not updated. Last good checkpoint: {run.last_good or 'none'}. "
-                f"Try a lower learning rate (now {run.config.lr}) or mixed_precision='no'."
-            )
+        _check_finite(run, loss, epoch)
         run.accelerator.backward(loss)
         if run.accelerator.sync_gradients:
             run.accelerator.clip_grad_norm_(run.model.parameters(), run.config.max_grad_norm)
@@ -182,11 +227,7 @@ def _train_batch(run: _Run, batch: dict, epoch: int, index: int, pending: dict):
         run.optimizer.step()
         run.scheduler.step()
         run.optimizer.zero_grad()
-    mask = batch['attention_mask']
-    pending['loss'] += loss.item()
-    pending['batches'] += 1
-    pending['real'] += int(mask.sum())
-    pending['padded'] += mask.numel()
+    _add_batch(pending, loss.item(), batch['attention_mask'])
     if run.accelerator.sync_gradients:  # an optimizer step happened: commit what led to it
         _commit(run, pending, index, loss.item())
 
@@ -204,9 +245,9 @@ def _commit(run: _Run, pending: dict, index: int, loss: float):
     if run.config.tensorboard:
         run.accelerator.log({'train/loss': loss, 'train/lr': s.steps[-1][2]}, step=s.step)
 
-
-def _train_epoch(run: _Run, epoch: int):
-    "One epoch's batches, from where the state says the epoch is."
+# %% ../nbs/11_training.ipynb #c11a0029
+def _epoch_loader(run: _Run, epoch: int) -> tuple:
+    "The epoch's loader, past the batches already done, and how many batches the epoch has."
     import torch
     from torch.utils.data import DataLoader
 
@@ -221,9 +262,24 @@ def _train_epoch(run: _Run, epoch: int):
     loader = run.accelerator.prepare(loader)
     if s.batches_done:
         loader = run.accelerator.skip_first_batches(loader, s.batches_done)
+    return loader, len(batches)
+
+# %% ../nbs/11_training.ipynb #c11a0031
+def _after_step(run: _Run, bar):
+    "Show the step's loss and learning rate, and call the run's callbacks."
+    s = run.state
+    bar.set_postfix(loss=f"{s.steps[-1][1]:.3f}", lr=f"{s.steps[-1][2]:.1e}")
+    for callback in run.callbacks:
+        callback(state=s, model=run.unwrapped(), loss=s.steps[-1][1])
+
+# %% ../nbs/11_training.ipynb #c11a0033
+def _train_epoch(run: _Run, epoch: int):
+    "One epoch's batches, from where the state says the epoch is."
+    c, s = run.config, run.state
+    loader, total = _epoch_loader(run, epoch)
     run.model.train()
     bar = tqdm(
-        loader, desc=f"epoch {epoch + 1}/{c.epochs}", initial=s.batches_done, total=len(batches),
+        loader, desc=f"epoch {epoch + 1}/{c.epochs}", initial=s.batches_done, total=total,
         disable=not run.accelerator.is_local_main_process,
     )  # fmt: skip
     pending = dict(loss=0.0, batches=0, real=0, padded=0)
@@ -232,9 +288,7 @@ def _train_epoch(run: _Run, epoch: int):
         with _HoldInterrupt():
             _train_batch(run, batch, epoch, index, pending)
         if s.step > step:
-            bar.set_postfix(loss=f"{s.steps[-1][1]:.3f}", lr=f"{s.steps[-1][2]:.1e}")
-            for callback in run.callbacks:
-                callback(state=s, model=run.unwrapped(), loss=s.steps[-1][1])
+            _after_step(run, bar)
 
 # %% ../nbs/11_training.ipynb #694f410e
 def _history_row(epoch: int, state: RunState, evaluation: dict | None, seconds: float) -> dict:
@@ -251,7 +305,16 @@ def _history_row(epoch: int, state: RunState, evaluation: dict | None, seconds: 
         row.update({k: metrics[k] for k in ('HasAns_f1', 'NoAns_f1') if k in metrics})
     return row
 
+# %% ../nbs/11_training.ipynb #c11a0036
+def _save_epoch(run: _Run, epoch: int):
+    "Save the checkpoint of the epoch just ended, with the random states of its last step."
+    if run.out is not None and run.accelerator.is_main_process:
+        run.last_good = save_checkpoint(
+            run.out / f'checkpoint-epoch{epoch + 1}', run.unwrapped(), run.tokenizer, run.optimizer,
+            run.scheduler, run.state, run.accelerator.scaler, rng=run.rng_at_step,
+        )  # fmt: skip
 
+# %% ../nbs/11_training.ipynb #c11a0038
 def _end_epoch(run: _Run, epoch: int, seconds: float):
     "Evaluate, add the epoch's history row, start the next epoch, save a checkpoint."
     evaluation = run.evaluate() if run.evaluation[1] is not None else None
@@ -264,11 +327,7 @@ def _end_epoch(run: _Run, epoch: int, seconds: float):
     s.epoch, s.batches_done, s.loss_sum, s.batches = epoch + 1, 0, 0.0, 0
     s.real_tokens = s.padded_tokens = 0
     run.rng_at_step = rng_states()
-    if run.out is not None and run.accelerator.is_main_process:
-        run.last_good = save_checkpoint(
-            run.out / f'checkpoint-epoch{epoch + 1}', run.unwrapped(), run.tokenizer, run.optimizer,
-            run.scheduler, s, run.accelerator.scaler, rng=run.rng_at_step,
-        )  # fmt: skip
+    _save_epoch(run, epoch)
 
 # %% ../nbs/11_training.ipynb #a3b4c5e3
 def _train_result(run: _Run, interrupted: bool = False) -> TrainResult:
@@ -283,7 +342,7 @@ def _train_result(run: _Run, interrupted: bool = False) -> TrainResult:
         best = {'epoch': int(row['epoch']), 'f1': float(row['f1']), 'checkpoint': folder}
     return TrainResult(run.unwrapped(), history, steps, run.out, run.last_eval, interrupted, best)
 
-
+# %% ../nbs/11_training.ipynb #c11a0041
 class InterruptedStepError(RuntimeError):
     "An interruption raised inside an optimizer step: no checkpoint could say where the run is."
 
@@ -297,7 +356,7 @@ def _refuse_to_save(run: _Run) -> InterruptedStepError:
         f"{run.last_good or 'none'}"
     )
 
-
+# %% ../nbs/11_training.ipynb #c11a0043
 def _interrupted(run: _Run) -> TrainResult:
     "Ctrl-C: save the last committed step as `checkpoint-interrupted` and say how to resume."
     saved = save_checkpoint(
@@ -324,15 +383,8 @@ def train_qa(
 ) -> TrainResult:
     "Fine-tune `model` for extractive QA, evaluating EM/F1 each epoch, checkpointing, resumable."
     config = run_config(config, model, **overrides)
-    run = _start(
-        model,
-        tokenizer,
-        train_features,
-        (eval_examples, eval_features),
-        config,
-        resume_from,
-        callbacks,
-    )
+    evaluation = (eval_examples, eval_features)
+    run = _start(model, tokenizer, train_features, evaluation, config, resume_from, callbacks)
     if config.eval_before and eval_features is not None and resume_from is None:
         run.last_eval = run.evaluate()
         run.state.history.append(_history_row(0, run.state, run.last_eval, 0.0))

@@ -16,7 +16,7 @@ __all__ = ['toy_xlnet_tokenizer', 'course_xlnet_tokenizer', 'unpad_beam_outputs'
 # %% ../nbs/04_xlnet.ipynb #d1a0b022
 _XLNET_SPECIALS = ['<cls>', '<sep>', '<pad>', '<mask>', '<eod>', '<eop>']  # ids 3 to 8, as XLNet's
 
-
+# %% ../nbs/04_xlnet.ipynb #d1a0b031
 @functools.cache
 def _toy_xlnet_pieces(vocab_size: int) -> tuple:
     "`(piece, score)` of a SentencePiece unigram model trained on the toy training text."
@@ -33,7 +33,7 @@ def _toy_xlnet_pieces(vocab_size: int) -> tuple:
     processor = spm.SentencePieceProcessor(model_proto=model.getvalue())
     return tuple((processor.id_to_piece(i), processor.get_score(i)) for i in range(vocab_size))
 
-
+# %% ../nbs/04_xlnet.ipynb #d1a0b034
 def toy_xlnet_tokenizer(
     vocab_size: int = 1000,  # pieces in the SentencePiece model
 ):
@@ -44,7 +44,7 @@ def toy_xlnet_tokenizer(
     tokenizer.name_or_path = 'toy-xlnet'
     return tokenizer
 
-
+# %% ../nbs/04_xlnet.ipynb #d1a0b036
 def course_xlnet_tokenizer():
     "`xlnet-base-cased` from this course's `shared/` folder or the Hub, else the toy one."
     real = course_tokenizer('xlnet-base-cased', verbose=False)
@@ -60,7 +60,7 @@ def _to_numpy(value) -> np.ndarray:
         return value.numpy()
     return np.asarray(value)
 
-
+# %% ../nbs/04_xlnet.ipynb #30fcf0e0
 def unpad_beam_outputs(
     outputs,  # what `XLNetForQuestionAnswering` returns in evaluation
     attention_mask,  # the batch's attention mask

@@ -34,8 +34,8 @@ def ctrl_c_raises():
 def data():
     tokenizer = load_tokenizer()
     train, dev = toy_squad('train').select(range(80)), toy_squad('validation').select(range(24))
-    features = qa_features(train, tokenizer, 128, 32, train=True)
-    return tokenizer, features, dev, qa_features(dev, tokenizer, 128, 32)
+    features = qa_features(train, tokenizer, max_length=128, stride=32, train=True)
+    return tokenizer, features, dev, qa_features(dev, tokenizer, max_length=128, stride=32)
 
 
 def tiny_bert(tokenizer):

@@ -36,8 +36,8 @@ def tiny_bert(vocab_size):
 def test_train_through_windows_of_dev(dev_sample):
     tokenizer = load_tokenizer(shared_path('tokenizers', 'bert-base-uncased'))
     train, held_out = dev_sample.select(range(120)), dev_sample.select(range(120, 160))
-    features = qa_features(train, tokenizer, 128, 32, train=True)
-    eval_features = qa_features(held_out, tokenizer, 128, 32)
+    features = qa_features(train, tokenizer, max_length=128, stride=32, train=True)
+    eval_features = qa_features(held_out, tokenizer, max_length=128, stride=32)
     assert len(features) > len(train) and len(eval_features) > len(
         held_out
     )  # contexts really are cut into windows
@@ -70,8 +70,8 @@ def test_xlnet_left_padding_trains_and_evaluates(dev_sample):
     tokenizer = load_tokenizer(shared_path('tokenizers', 'xlnet-base-cased'))
     assert tokenizer.padding_side == 'left'
     train, held_out = dev_sample.select(range(64)), dev_sample.select(range(64, 96))
-    features = qa_features(train, tokenizer, 160, 48, train=True)
-    eval_features = qa_features(held_out, tokenizer, 160, 48)
+    features = qa_features(train, tokenizer, max_length=160, stride=48, train=True)
+    eval_features = qa_features(held_out, tokenizer, max_length=160, stride=48)
     torch.manual_seed(0)
     model = XLNetForQuestionAnsweringSimple(
         XLNetConfig(vocab_size=tokenizer.vocab_size, d_model=32, n_layer=2, n_head=2, d_inner=64)
@@ -178,7 +178,8 @@ def test_the_run_seed_decides_a_new_qa_head():
     from squad_qa.defaults import load_qa_model, toy_squad
 
     model, tokenizer = load_qa_model()  # its new head drawn from seed 0
-    features = qa_features(toy_squad('train').select(range(8)), tokenizer, 96, 32, train=True)
+    train = toy_squad('train').select(range(8))
+    features = qa_features(train, tokenizer, max_length=96, stride=32, train=True)
     drawn = {seed: load_qa_model(seed=seed)[0].qa_outputs.weight.detach() for seed in (0, 7)}
     train_qa(model, tokenizer, features, config=TrainConfig(epochs=1, lr=1e-12, seed=7))
     head = model.qa_outputs.weight.detach()
