@@ -20,7 +20,7 @@ import numpy as np
 
 from squad_qa.data import records_to_dataset, squad_records
 from squad_qa.runs import TrainConfig
-from squad_qa.postprocess import evaluate_qa
+from squad_qa.decoding import evaluate_qa
 from squad_qa.defaults import load_qa_model
 from squad_qa.features import padded_tokens, length_grouped_batches, qa_features
 from squad_qa.training import train_qa

@@ -16,8 +16,8 @@ from .data import is_blank
 from .explore import AnswerNotFoundError, normalisation_hint
 
 # %% auto #0
-__all__ = ['label_window_loop', 'QALayout', 'qa_layout', 'window_settings', 'check_tokenizer', 'tokenize_windows',
-           'context_bounds', 'offsets_are_sorted', 'cls_positions', 'label_windows', 'label_windows_loop',
+__all__ = ['label_window_loop', 'label_windows_loop', 'QALayout', 'qa_layout', 'window_settings', 'check_tokenizer',
+           'tokenize_windows', 'context_bounds', 'offsets_are_sorted', 'cls_positions', 'label_windows',
            'answer_char_spans', 'token_span_to_char_span', 'span_text', 'alignment_report']
 
 # %% ../nbs/02_alignment.ipynb #6071c4ae
@@ -35,6 +35,24 @@ def label_window_loop(
         return cls_index, cls_index
     touching = [i for i in context if offsets[i][0] < end_char and offsets[i][1] > start_char]
     return touching[0], touching[-1]
+
+# %% ../nbs/02_alignment.ipynb #2382bae0
+def label_windows_loop(
+    encodings,  # the windows, as the tokenizer returns them
+    start_chars,  # per window, where its example's answer starts (-1: no answer)
+    end_chars,  # per window, where that answer ends (exclusive)
+    cls_index,  # per window, the position of its CLS token
+    context_id: int = 1,  # the context's sequence id
+) -> tuple[np.ndarray, np.ndarray]:
+    "`label_windows` by `label_window_loop`, one window at a time: the oracle and the baseline."
+    labels = [
+        label_window_loop(
+            encodings['offset_mapping'][i], encodings.sequence_ids(i), s, e, c, context_id
+        )
+        for i, (s, e, c) in enumerate(zip(start_chars, end_chars, cls_index))
+    ]
+    starts, ends = zip(*labels) if labels else ((), ())
+    return np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
 
 # %% ../nbs/02_alignment.ipynb #0c19ee89
 @dataclass(frozen=True)
@@ -136,6 +154,7 @@ def _check_room(
             )
 
 
+# %% ../nbs/02_alignment.ipynb #a02texts1
 def _check_texts(examples: dict) -> list:
     "The ids of the batch, after a `ValueError` naming the first example with a blank text."
     n = len(examples['question'])
@@ -192,6 +211,7 @@ def context_bounds(
     return first, last
 
 
+# %% ../nbs/02_alignment.ipynb #a02sort0
 def offsets_are_sorted(
     encodings,  # the windows, as the tokenizer returns them
     context_id: int = 1,  # the context's sequence id
@@ -217,6 +237,7 @@ def cls_positions(
 _START, _END = itemgetter(0), itemgetter(1)
 
 
+# %% ../nbs/02_alignment.ipynb #a02lbl00
 def label_windows(
     encodings,  # the windows, as the tokenizer returns them
     start_chars,  # per window, where its example's answer starts (-1: no answer)
@@ -236,24 +257,6 @@ def label_windows(
         start_tok[i] = bisect_right(offsets, start_char, first_ctx, last_ctx + 1, key=_END)
         end_tok[i] = bisect_left(offsets, end_char, first_ctx, last_ctx + 1, key=_START) - 1
     return start_tok, end_tok
-
-# %% ../nbs/02_alignment.ipynb #2382bae0
-def label_windows_loop(
-    encodings,  # the windows, as the tokenizer returns them
-    start_chars,  # per window, where its example's answer starts (-1: no answer)
-    end_chars,  # per window, where that answer ends (exclusive)
-    cls_index,  # per window, the position of its CLS token
-    context_id: int = 1,  # the context's sequence id
-) -> tuple[np.ndarray, np.ndarray]:
-    "`label_windows` by `label_window_loop`, one window at a time: the oracle and the baseline."
-    labels = [
-        label_window_loop(
-            encodings['offset_mapping'][i], encodings.sequence_ids(i), s, e, c, context_id
-        )
-        for i, (s, e, c) in enumerate(zip(start_chars, end_chars, cls_index))
-    ]
-    starts, ends = zip(*labels) if labels else ((), ())
-    return np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
 
 # %% ../nbs/02_alignment.ipynb #4ed591d1
 def answer_char_spans(
@@ -292,6 +295,7 @@ def token_span_to_char_span(
     return offsets[start][0], offsets[end][1]
 
 
+# %% ../nbs/02_alignment.ipynb #a02stex1
 def span_text(
     context: str,  # the example's context
     offsets: list,  # the window's offsets, `None` outside the context
@@ -301,6 +305,35 @@ def span_text(
     "The context text covered by tokens `start..end` (inclusive)."
     start_char, end_char = token_span_to_char_span(offsets, start, end)
     return context[start_char:end_char]
+
+# %% ../nbs/02_alignment.ipynb #a02rep01
+def _windows_by_example(
+    encodings,  # windows of a batch, with their `overflow_to_sample_mapping`
+) -> dict:
+    "The window indices of every example, by the example's index in the batch."
+    windows_of = {}
+    for f, i in enumerate(encodings['overflow_to_sample_mapping']):
+        windows_of.setdefault(i, []).append(f)
+    return windows_of
+
+
+# %% ../nbs/02_alignment.ipynb #a02rep02
+def _labelled_spans(
+    encodings,  # the windows, as the tokenizer returns them
+    windows: list,  # the indices of one example's windows
+    start: int,  # where the answer starts in the context
+    end: int,  # where it ends, exclusive
+    context_id: int,  # the context's sequence id
+) -> list:
+    "`[start, end)` that the labels give the answer, in each window that holds it whole."
+    spans = []
+    for f in windows:
+        offsets = encodings['offset_mapping'][f]
+        s, e = label_window_loop(offsets, encodings.sequence_ids(f), start, end, -1, context_id)
+        if s >= 0:
+            spans.append((offsets[s][0], offsets[e][1]))
+    return spans
+
 
 # %% ../nbs/02_alignment.ipynb #2e49cddc
 @delegates(window_settings)
@@ -313,29 +346,20 @@ def alignment_report(
     "Features, gold answers, answers whole in a window, and answers whose labels give their text."
     from tqdm.auto import tqdm
 
-    counts, context_id = (
-        dict(features=0, answers=0, inside=0, exact=0),
-        qa_layout(tokenizer).context_id,
-    )
+    counts = dict(features=0, answers=0, inside=0, exact=0)
+    context_id = qa_layout(tokenizer).context_id
     for begin in tqdm(range(0, len(ds), chunk_size), desc='alignment report', leave=False):
         batch = ds[begin : begin + chunk_size]
         encodings = tokenize_windows(batch, tokenizer, **kwargs)
-        windows_of = {}
-        for f, i in enumerate(encodings['overflow_to_sample_mapping']):
-            windows_of.setdefault(i, []).append(f)
+        windows_of = _windows_by_example(encodings)
         counts['features'] += len(encodings['input_ids'])
         for i, (context, answers) in enumerate(zip(batch['context'], batch['answers'])):
             for text, start in zip(answers['text'], answers['answer_start']):
-                spans = []
-                for f in windows_of[i]:
-                    offsets = encodings['offset_mapping'][f]
-                    s, e = label_window_loop(
-                        offsets, encodings.sequence_ids(f), start, start + len(text), -1, context_id
-                    )
-                    if s >= 0:
-                        spans.append((offsets[s][0], offsets[e][1]))
+                end = start + len(text)
+                spans = _labelled_spans(encodings, windows_of[i], start, end, context_id)
                 counts['answers'] += 1
                 counts['inside'] += bool(spans)
                 counts['exact'] += any(context[a:b] == text for a, b in spans)
     names = {'inside': 'inside a window', 'exact': 'recovered exactly'}
     return {names.get(k, k): v for k, v in counts.items()}
+

@@ -14,8 +14,126 @@ from .explore import styled_runs
 from .predict import column_values, feature_lengths, has_column, softmax, stack_logits
 
 # %% auto #0
-__all__ = ['EXPLAIN_STYLE', 'null_candidate_probability', 'check_example_ids', 'decode_settings', 'postprocess_predictions_loop',
+__all__ = ['EXPLAIN_STYLE', 'decode_settings', 'null_candidate_probability', 'check_example_ids', 'postprocess_predictions_loop',
            'oracle_logits', 'plot_logits', 'n_best_table', 'explain_html', 'prediction_explorer']
+
+# %% ../nbs/07_answers.ipynb #dset0001
+def decode_settings(
+    n_best: int = 20,  # best starts, ends and spans to keep (a window's, then a question's)
+    max_answer_length: int = 30,  # the longest answer allowed, in tokens
+    version_2_with_negative: bool = False,  # SQuAD v2.0: allow "no answer"
+    null_threshold: float = 0.0,  # answer nothing when null score - best span score is above this
+) -> dict:
+    "The decoding settings, as keywords for the functions that take them."
+    for name, value in (('n_best', n_best), ('max_answer_length', max_answer_length)):
+        if value < 1:
+            raise ValueError(f"{name}={value} must be at least 1")
+    return dict(n_best=n_best, max_answer_length=max_answer_length,
+                version_2_with_negative=version_2_with_negative, null_threshold=null_threshold)
+
+# %% ../nbs/07_answers.ipynb #a07c01
+def _best_positions(
+    row,  # one window's start (or end) logits
+    in_context: list,  # for each position of the row: is it a context token?
+    top: int,  # how many positions to keep
+) -> tuple:
+    "`row` with -inf outside the context, and its `top` best positions (ties: lower first)."
+    masked = np.where(in_context, row, -np.inf)
+    return masked, np.argsort(-masked, kind='stable')[:top].tolist()
+
+# %% ../nbs/07_answers.ipynb #023741ea
+def _window_spans(context, offsets, start_row, end_row, n_best, max_answer_length) -> list:
+    "The valid spans among the `n_best` best context starts and ends of one window."
+    in_context = [o is not None for o in offsets] + [False] * (len(start_row) - len(offsets))
+    start, best_starts = _best_positions(start_row, in_context, n_best)
+    end, best_ends = _best_positions(end_row, in_context, n_best)
+    spans = []
+    for s in best_starts:
+        for e in best_ends:
+            if not (in_context[s] and in_context[e]) or e < s or e - s + 1 > max_answer_length:
+                continue
+            a, b = offsets[s][0], offsets[e][1]
+            spans.append(
+                {'text': context[a:b], 'score': float(start[s] + end[e]), 'start': a, 'end': b}
+            )
+    return spans
+
+# %% ../nbs/07_answers.ipynb #a07c04
+def _distinct_spans(
+    spans: list,  # the spans of all windows of one example
+) -> list:
+    "`spans` best first, each character span once, at its best score."
+    ranked, seen = [], set()
+    for span in sorted(spans, key=lambda c: c['score'], reverse=True):
+        if (span['start'], span['end']) not in seen:
+            seen.add((span['start'], span['end']))
+            ranked.append(span)
+    return ranked
+
+# %% ../nbs/07_answers.ipynb #a07c06
+def _window_null_score(
+    start_row,  # one window's start logits
+    end_row,  # its end logits
+    cls: int,  # the position of its CLS token
+    feature: int,  # its index among the features, for the error message
+) -> float:
+    "The window's null score: start + end logit of its CLS token; NaN means a diverged model."
+    score = float(start_row[cls] + end_row[cls])
+    if math.isnan(score):
+        raise ValueError(f"The logits of feature {feature} contain NaN: the model has diverged")
+    return score
+
+# %% ../nbs/07_answers.ipynb #a07c08
+def _loop_columns(
+    features,  # validation features (chapter 03)
+    start_logits,  # one row of start logits per feature
+    end_logits,  # one row of end logits per feature
+) -> dict:
+    "What the loop reads of every feature: its logits, example id, offsets and CLS position."
+    lengths = feature_lengths(features)
+    start, end = stack_logits(start_logits, lengths), stack_logits(end_logits, lengths)
+    example_ids = column_values(features, 'example_id')
+    offsets = column_values(features, 'offset_mapping')
+    has_cls = has_column(features, 'cls_index')
+    cls = column_values(features, 'cls_index') if has_cls else [0] * len(lengths)
+    return dict(start=start, end=end, example_id=example_ids, offsets=offsets, cls=cls)
+
+
+def _features_of(
+    example_ids: list,  # every feature's `example_id`
+) -> dict:
+    "The indices of each example's features, in order."
+    features_of = {}
+    for i, example_id in enumerate(example_ids):
+        features_of.setdefault(example_id, []).append(i)
+    return features_of
+
+# %% ../nbs/07_answers.ipynb #a07c10
+def _example_spans(
+    context: str,  # the example's context
+    windows: list,  # the indices of its features
+    columns: dict,  # `_loop_columns` of all features
+    settings: dict,  # `decode_settings`
+) -> tuple:
+    "The example's n-best list over all its windows, and its null score (`None` without windows)."
+    spans, null_scores = [], []
+    for f in windows:
+        start_row, end_row = columns['start'][f], columns['end'][f]
+        null_scores.append(_window_null_score(start_row, end_row, columns['cls'][f], f))
+        spans += _window_spans(context, columns['offsets'][f], start_row, end_row,
+                               settings['n_best'], settings['max_answer_length'])  # fmt: skip
+    return _distinct_spans(spans)[: settings['n_best']], min(null_scores, default=None)
+
+# %% ../nbs/07_answers.ipynb #285beca4
+def _answer_record(
+    qid,  # the example's id
+    n_best_list: list,  # its distinct best spans, best first
+) -> dict:
+    "The output record of one example: its best span (an empty one if none) and its n-best list."
+    none = {'text': '', 'score': -math.inf, 'start': None, 'end': None}
+    best = n_best_list[0] if n_best_list else none
+    return {'id': qid, 'prediction_text': best['text'], 'score': best['score'],
+            'start': best['start'], 'end': best['end'], 'n_best': n_best_list}  # fmt: skip
 
 # %% ../nbs/07_answers.ipynb #9a5b9235
 def null_candidate_probability(
@@ -27,26 +145,21 @@ def null_candidate_probability(
     null = math.exp(null_score - top)
     return null / (null + sum(math.exp(s - top) for s in scores))
 
-# %% ../nbs/07_answers.ipynb #285beca4
-def _result(qid, context: str, n_best_list: list, null_score, v2: bool, null_threshold: float):
-    "The output record of one example: best span (or none), n-best list, v2.0's no-answer fields."
-    best = (
-        n_best_list[0]
-        if n_best_list
-        else {'text': '', 'score': -math.inf, 'start': None, 'end': None}
-    )
-    result = {'id': qid, 'prediction_text': best['text'], 'score': best['score'],
-              'start': best['start'], 'end': best['end'], 'n_best': n_best_list}  # fmt: skip
-    if v2:
-        probability = 0.0
-        if null_score is not None:
-            probability = null_candidate_probability(null_score, [c['score'] for c in n_best_list])
-        null_score = -math.inf if null_score is None else null_score
-        result.update(null_score=null_score, score_diff=null_score - best['score'])
-        result['no_answer_probability'] = probability
-        if result['score_diff'] > null_threshold:
-            result.update(prediction_text='', start=None, end=None)
-    return result
+# %% ../nbs/07_answers.ipynb #a07c14
+def _add_no_answer(
+    record: dict,  # an `_answer_record`
+    null_score,  # the example's null score (`None` without windows)
+    settings: dict,  # `decode_settings`
+) -> dict:
+    "SQuAD v2.0's fields: null score, its lead over the best span, P(no answer); empty if it wins."
+    scores = [c['score'] for c in record['n_best']]
+    probability = 0.0 if null_score is None else null_candidate_probability(null_score, scores)
+    null_score = -math.inf if null_score is None else null_score
+    record.update(null_score=null_score, score_diff=null_score - record['score'])
+    record['no_answer_probability'] = probability
+    if record['score_diff'] > settings['null_threshold']:
+        record.update(prediction_text='', start=None, end=None)
+    return record
 
 # %% ../nbs/07_answers.ipynb #a0b1c2d3
 def check_example_ids(
@@ -68,51 +181,7 @@ def check_example_ids(
             f"{missing[:3]}"
         )
 
-# %% ../nbs/07_answers.ipynb #dset0001
-def decode_settings(
-    n_best: int = 20,  # best starts, ends and spans to keep (a window's, then a question's)
-    max_answer_length: int = 30,  # the longest answer allowed, in tokens
-    version_2_with_negative: bool = False,  # SQuAD v2.0: allow "no answer"
-    null_threshold: float = 0.0,  # answer nothing when null score - best span score is above this
-) -> dict:
-    "The decoding settings, as keywords for the functions that take them."
-    for name, value in (('n_best', n_best), ('max_answer_length', max_answer_length)):
-        if value < 1:
-            raise ValueError(f"{name}={value} must be at least 1")
-    return dict(n_best=n_best, max_answer_length=max_answer_length,
-                version_2_with_negative=version_2_with_negative, null_threshold=null_threshold)
-
-
-# %% ../nbs/07_answers.ipynb #023741ea
-def _window_spans(context, offsets, start_row, end_row, n_best, max_answer_length) -> list:
-    "The valid spans among the `n_best` best context starts and ends of one window."
-    in_context = [o is not None for o in offsets] + [False] * (len(start_row) - len(offsets))
-    start = np.where(in_context, start_row, -np.inf)
-    end = np.where(in_context, end_row, -np.inf)
-    best_starts = np.argsort(-start, kind='stable')[:n_best].tolist()  # ties: lower position first
-    best_ends = np.argsort(-end, kind='stable')[:n_best].tolist()
-    spans = []
-    for s in best_starts:
-        for e in best_ends:
-            if not (in_context[s] and in_context[e]) or e < s or e - s + 1 > max_answer_length:
-                continue
-            a, b = offsets[s][0], offsets[e][1]
-            spans.append(
-                {'text': context[a:b], 'score': float(start[s] + end[e]), 'start': a, 'end': b}
-            )
-    return spans
-
-
-def _distinct_spans(spans: list) -> list:
-    "`spans` best first, each character span once, at its best score."
-    ranked, seen = [], set()
-    for span in sorted(spans, key=lambda c: c['score'], reverse=True):
-        if (span['start'], span['end']) not in seen:
-            seen.add((span['start'], span['end']))
-            ranked.append(span)
-    return ranked
-
-
+# %% ../nbs/07_answers.ipynb #a07c16
 @delegates(decode_settings)
 def postprocess_predictions_loop(
     examples,  # the examples (a `Dataset` or a dict of lists with 'id' and 'context')
@@ -123,42 +192,17 @@ def postprocess_predictions_loop(
 ) -> list:
     "One answer record per example: a Python loop over `n_best` x `n_best` spans per window."
     settings = decode_settings(**kwargs)
-    n_best, max_answer_length = settings['n_best'], settings['max_answer_length']
-    lengths = feature_lengths(features)
-    start_logits, end_logits = (
-        stack_logits(start_logits, lengths),
-        stack_logits(end_logits, lengths),
-    )
-    example_ids, all_offsets = (
-        column_values(features, 'example_id'),
-        column_values(features, 'offset_mapping'),
-    )
-    cls_of = (
-        column_values(features, 'cls_index')
-        if has_column(features, 'cls_index')
-        else [0] * len(lengths)
-    )
+    columns = _loop_columns(features, start_logits, end_logits)
     ids, contexts = column_values(examples, 'id'), column_values(examples, 'context')
-    check_example_ids(ids, example_ids)
-    features_of = {}
-    for i, example_id in enumerate(example_ids):
-        features_of.setdefault(example_id, []).append(i)
+    check_example_ids(ids, columns['example_id'])
+    features_of = _features_of(columns['example_id'])
     results = []
     for qid, context in zip(ids, contexts):
-        spans, null_score = [], None
-        for f in features_of.get(qid, []):
-            row_null = float(start_logits[f, cls_of[f]] + end_logits[f, cls_of[f]])
-            if math.isnan(row_null):
-                raise ValueError(f"The logits of feature {f} contain NaN: the model has diverged")
-            null_score = row_null if null_score is None else min(null_score, row_null)
-            spans += _window_spans(
-                context, all_offsets[f], start_logits[f], end_logits[f], n_best, max_answer_length
-            )
-        n_best_list = _distinct_spans(spans)[:n_best]
-        results.append(
-            _result(qid, context, n_best_list, null_score, settings['version_2_with_negative'],
-                    settings['null_threshold'])
-        )
+        spans, null_score = _example_spans(context, features_of.get(qid, []), columns, settings)
+        record = _answer_record(qid, spans)
+        if settings['version_2_with_negative']:
+            record = _add_no_answer(record, null_score, settings)
+        results.append(record)
     return results
 
 # %% ../nbs/07_answers.ipynb #e2c6851a
@@ -177,6 +221,25 @@ def oracle_logits(
     start[rows, np.asarray(column_values(features, 'start_positions'))] += signal
     end[rows, np.asarray(column_values(features, 'end_positions'))] += signal
     return start, end
+
+# %% ../nbs/07_answers.ipynb #a07c18
+def _mark_spans(
+    ax,  # the matplotlib axes
+    gold: tuple | None,  # the gold token span, if any
+    predicted: tuple | None,  # the predicted token span, if any
+    cls_index: int,  # where the CLS token is (a gold span there means "no answer")
+) -> list:
+    "Shade the gold span and frame the predicted one; return their legend handles."
+    from matplotlib.patches import Patch
+
+    handles = []
+    if gold is not None and gold[0] != cls_index:
+        ax.axvspan(gold[0] - 0.5, gold[1] + 0.5, color='gold', alpha=0.3)
+        handles.append(Patch(color='gold', alpha=0.3, label='gold span'))
+    if predicted is not None:
+        ax.axvspan(predicted[0] - 0.5, predicted[1] + 0.5, fill=False, edgecolor='tab:red', lw=2)
+        handles.append(Patch(fill=False, edgecolor='tab:red', lw=2, label='predicted span'))
+    return handles
 
 # %% ../nbs/07_answers.ipynb #3002aa44
 def plot_logits(
@@ -209,12 +272,7 @@ def plot_logits(
         Patch(color='lightgray', label='not context'),
         Patch(fill=False, hatch='//', label='CLS (no answer)'),
     ]  # fmt: skip
-    if gold is not None and gold[0] != cls_index:
-        ax.axvspan(gold[0] - 0.5, gold[1] + 0.5, color='gold', alpha=0.3)
-        handles.append(Patch(color='gold', alpha=0.3, label='gold span'))
-    if predicted is not None:
-        ax.axvspan(predicted[0] - 0.5, predicted[1] + 0.5, fill=False, edgecolor='tab:red', lw=2)
-        handles.append(Patch(fill=False, edgecolor='tab:red', lw=2, label='predicted span'))
+    handles += _mark_spans(ax, gold, predicted, cls_index)
     ax.set_xticks(x)
     ax.set_xticklabels(tokens, rotation=90, fontsize=7)
     ax.set(ylabel='probability', xlim=(-0.7, n - 0.3), title=title)
@@ -233,15 +291,6 @@ def n_best_table(
     return table
 
 # %% ../nbs/07_answers.ipynb #c480e660
-EXPLAIN_STYLE = """<style>
-.qx {font-family: sans-serif; max-width: 60em} .qx-context {margin: .3em 0; line-height: 1.6}
-.qx-verdict {color: #555} .qx-gold {background: #ffd54f}
-.qx-predicted {border-bottom: 3px solid #d32f2f}
-.qx-gold.qx-predicted {background: #ffd54f; border-bottom: 3px solid #d32f2f}
-.qx img {max-width: 100%}
-</style>"""
-
-
 def _highlight_runs(context: str, gold: list, predicted: tuple) -> str:
     "`context` as HTML: gold spans on yellow, the predicted span underlined (overlaps allowed)."
 
@@ -251,6 +300,23 @@ def _highlight_runs(context: str, gold: list, predicted: tuple) -> str:
         return ' '.join(classes)
 
     return styled_runs(context, class_at, tag='span')
+
+# %% ../nbs/07_answers.ipynb #a07c19
+EXPLAIN_STYLE = """<style>.qx {font-family: sans-serif; max-width: 60em} .qx img {max-width: 100%}
+.qx-context {margin: .3em 0; line-height: 1.6} .qx-verdict {color: #555}
+.qx-gold {background: #ffd54f} .qx-predicted {border-bottom: 3px solid #d32f2f}</style>"""
+
+# %% ../nbs/07_answers.ipynb #a07c20
+def _verdict(
+    prediction: dict,  # one record of postprocessing
+) -> str:
+    "The predicted answer (or 'no answer') as HTML, with P(no answer) for SQuAD v2.0."
+    verdict = 'predicted: <b>no answer</b>'
+    if prediction['prediction_text']:
+        verdict = f"predicted “{html.escape(prediction['prediction_text'])}”"
+    if 'no_answer_probability' in prediction:
+        verdict += f" · P(no answer) = {prediction['no_answer_probability']:.2f}"
+    return verdict
 
 # %% ../nbs/07_answers.ipynb #b5008711
 def _figure_png(fig) -> str:
@@ -262,7 +328,7 @@ def _figure_png(fig) -> str:
     plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode()
 
-
+# %% ../nbs/07_answers.ipynb #a07c22
 def explain_html(
     example: dict,  # one Hub-schema SQuAD record
     features,  # the validation features of its dataset
@@ -285,16 +351,11 @@ def explain_html(
         end_logits[feature_index], f['offset_mapping'], gold=labels,
         cls_index=f.get('cls_index', 0), title=f'window {feature_index}',
     )  # fmt: skip
-    verdict = 'predicted: <b>no answer</b>'
-    if prediction['prediction_text']:
-        verdict = f"predicted “{html.escape(prediction['prediction_text'])}”"
-    if 'no_answer_probability' in prediction:
-        verdict += f" · P(no answer) = {prediction['no_answer_probability']:.2f}"
     table = n_best_table(prediction).head(8).to_html(index=False)
     return (
         f'{EXPLAIN_STYLE}<div class="qx"><div><b>Q:</b> {html.escape(example["question"])}</div>'
         f'<div class="qx-context">{_highlight_runs(context, gold, predicted)}</div>'
-        f'<div class="qx-verdict">{verdict}</div>'
+        f'<div class="qx-verdict">{_verdict(prediction)}</div>'
         f'<img src="data:image/png;base64,{_figure_png(figure)}"/>{table}</div>'
     )
 
@@ -311,9 +372,7 @@ def prediction_explorer(
     import ipywidgets as widgets
 
     start_logits, end_logits = stack_logits(start_logits), stack_logits(end_logits)
-    windows_of = {}
-    for i, qid in enumerate(column_values(features, 'example_id')):
-        windows_of.setdefault(qid, []).append(i)
+    windows_of = _features_of(column_values(features, 'example_id'))
     options = [
         (f"{p['id']}: {q[:60]}", i)
         for i, (p, q) in enumerate(zip(predictions, examples['question']))

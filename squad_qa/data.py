@@ -88,7 +88,7 @@ def _get(obj, key: str, typ, where: str):
 # %% ../nbs/00_data.ipynb #93a1d6f2
 _INVISIBLE = dict.fromkeys(map(ord, '\u200b\u200c\u200d\u2060\ufeff'))
 
-
+# %% ../nbs/00_data.ipynb #d0blk02
 def is_blank(
     text: str,  # a context, question or answer
 ) -> bool:
@@ -361,7 +361,7 @@ def read_squad_json(
 # %% ../nbs/00_data.ipynb #d0a4c0e1
 HUB_SQUAD = {'squad': 'rajpurkar/squad', 'squad_v2': 'rajpurkar/squad_v2'}
 
-
+# %% ../nbs/00_data.ipynb #d0hub07
 def _looks_like_path(source) -> bool:
     "True for a name that can only be a local path (see the rule above); URLs count as paths."
     s = str(source)
@@ -384,7 +384,7 @@ def _looks_like_hub_name(source) -> bool:
 class SourceNotFoundError(FileNotFoundError, ConnectionError):
     "A name that is no file here and that the Hugging Face Hub could not load either."
 
-
+# %% ../nbs/00_data.ipynb #d0hub09
 def _squad_schema(ds: Dataset) -> Dataset:
     "`ds` with only this course's columns, in its feature types."
     return ds.select_columns(list(SQUAD_FEATURES)).cast(SQUAD_FEATURES)
@@ -412,7 +412,6 @@ def _hub_error(
 def _load_from_hub(name: str, split: str | None):
     "The Hub dataset `name` in the course's schema; an error that says what to do."
     from datasets import load_dataset
-
     try:
         ds = load_dataset(HUB_SQUAD.get(name, name), split=split)
     except Exception as err:

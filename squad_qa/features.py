@@ -21,6 +21,33 @@ __all__ = ['MODEL_INPUTS', 'POSITIONS', 'WINDOWS_STYLE', 'prepare_train_features
            'QADataCollator', 'unpad_logits', 'length_grouped_batches', 'padded_tokens', 'window_html', 'windows_html',
            'offsets_viewer', 'window_counts', 'plot_window_counts']
 
+# %% ../nbs/03_features.ipynb #f03win01
+def _windows(
+    examples: dict,  # a batch of Hub-schema SQuAD examples
+    tokenizer,  # a fast tokenizer
+    **kwargs,  # `padding` and the window settings, for `tokenize_windows`
+) -> tuple:
+    "The windows of a batch, the example each window comes from, and its CLS token's position."
+    encodings = tokenize_windows(examples, tokenizer, **kwargs)
+    sample = np.asarray(encodings.pop('overflow_to_sample_mapping'))
+    return encodings, sample, cls_positions(encodings, tokenizer)
+
+
+# %% ../nbs/03_features.ipynb #f03lab01
+def _labels(
+    examples: dict,  # the batch
+    encodings,  # its windows (`_windows`)
+    sample,  # the example each window comes from
+    cls_index,  # each window's CLS position
+    context_id: int,  # the context's sequence id
+    labeller=None,  # `label_windows` (the default) or `label_windows_loop`
+) -> tuple:
+    "Start and end token labels of every window: its example's first gold answer, or CLS."
+    starts, ends = answer_char_spans(examples)
+    label = labeller or label_windows
+    return label(encodings, starts[sample], ends[sample], cls_index, context_id)
+
+
 # %% ../nbs/03_features.ipynb #c36a2695
 def _p_mask(encodings, layout: QALayout, cls_index) -> list:
     "Per window: 0.0 on context tokens and on CLS (where an answer may start or end), else 1.0."
@@ -39,13 +66,9 @@ def prepare_train_features(
 ) -> dict:
     "Windows of a batch with `start_positions`/`end_positions` labels, for `Dataset.map`."
     layout = qa_layout(tokenizer)
-    encodings = tokenize_windows(examples, tokenizer, **kwargs)
-    sample = np.asarray(encodings.pop('overflow_to_sample_mapping'))
-    starts, ends = answer_char_spans(examples)
-    cls_index = cls_positions(encodings, tokenizer)
-    start_pos, end_pos = (labeller or label_windows)(
-        encodings, starts[sample], ends[sample], cls_index, layout.context_id
-    )
+    encodings, sample, cls_index = _windows(examples, tokenizer, **kwargs)
+    labels = _labels(examples, encodings, sample, cls_index, layout.context_id, labeller)
+    start_pos, end_pos = labels
     if layout.cls_last:
         encodings['cls_index'] = cls_index.tolist()
         encodings['p_mask'] = _p_mask(encodings, layout, cls_index)
@@ -54,6 +77,20 @@ def prepare_train_features(
     encodings.pop('offset_mapping')
     encodings['start_positions'], encodings['end_positions'] = start_pos.tolist(), end_pos.tolist()
     return encodings.data
+
+
+# %% ../nbs/03_features.ipynb #f03off01
+def _context_offsets(
+    encodings,  # a batch's windows, with their `offset_mapping`
+    context_id: int,  # the context's sequence id
+) -> list:
+    "Every window's offsets, with `None` on each token that is not context."
+    first, last = context_bounds(encodings, context_id)
+    return [
+        [None] * f + list(o[f : l + 1]) + [None] * (len(o) - l - 1)
+        for o, f, l in zip(encodings['offset_mapping'], first.tolist(), last.tolist())
+    ]
+
 
 # %% ../nbs/03_features.ipynb #16d0b771
 @delegates(window_settings)
@@ -70,26 +107,18 @@ def prepare_validation_features(
             "add one, e.g. ds.add_column('id', [str(i) for i in range(len(ds))])"
         )
     layout = qa_layout(tokenizer)
-    encodings = tokenize_windows(examples, tokenizer, **kwargs)
-    sample = np.asarray(encodings.pop('overflow_to_sample_mapping'))
-    first, last = context_bounds(encodings, layout.context_id)
-    cls_index = cls_positions(encodings, tokenizer)
+    encodings, sample, cls_index = _windows(examples, tokenizer, **kwargs)
     if labels:
-        starts, ends = answer_char_spans(examples)
-        start_pos, end_pos = label_windows(
-            encodings, starts[sample], ends[sample], cls_index, layout.context_id
-        )
+        start_pos, end_pos = _labels(examples, encodings, sample, cls_index, layout.context_id)
         encodings['start_positions'] = start_pos.tolist()
         encodings['end_positions'] = end_pos.tolist()
     if layout.cls_last:
         encodings['cls_index'] = cls_index.tolist()
         encodings['p_mask'] = _p_mask(encodings, layout, cls_index)
     encodings['example_id'] = [examples['id'][s] for s in sample]
-    encodings['offset_mapping'] = [
-        [None] * f + list(o[f : l + 1]) + [None] * (len(o) - l - 1)
-        for o, f, l in zip(encodings['offset_mapping'], first.tolist(), last.tolist())
-    ]
+    encodings['offset_mapping'] = _context_offsets(encodings, layout.context_id)
     return encodings.data
+
 
 # %% ../nbs/03_features.ipynb #f4a0b021
 @delegates(window_settings)
@@ -101,20 +130,20 @@ def qa_features(
     **kwargs,
 ) -> Dataset:
     "Training or validation features of `examples`, for `Dataset.map(batched=True)` in one call."
-    fn, fn_kwargs = prepare_train_features, {}
-    if not train:
-        fn, fn_kwargs = prepare_validation_features, {'labels': labels}
+    fn = prepare_train_features if train else prepare_validation_features
+    fn_kwargs = {} if train else {'labels': labels}
     return examples.map(
         fn, batched=True, remove_columns=examples.column_names,
         desc='train features' if train else 'validation features',
         fn_kwargs=dict(tokenizer=tokenizer, **window_settings(**kwargs), **fn_kwargs),
     )  # fmt: skip
 
-# %% ../nbs/03_features.ipynb #ead860aa
+# %% ../nbs/03_features.ipynb #f03col00
 MODEL_INPUTS = ('input_ids', 'attention_mask', 'token_type_ids')
 POSITIONS = ('start_positions', 'end_positions', 'cls_index')
 
 
+# %% ../nbs/03_features.ipynb #ead860aa
 @dataclass
 class QADataCollator:
     "Pad features to the longest in the batch, moving position labels and `p_mask` with them."
@@ -173,15 +202,13 @@ def length_grouped_batches(
         return [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
     lengths, size = np.asarray(lengths), megabatch * batch_size
     chunks = np.split(order, range(size, len(order), size))
-    order = (
-        np.concatenate([c[np.argsort(-lengths[c], kind='stable')] for c in chunks])
-        if len(order)
-        else order
-    )
+    if len(order):
+        order = np.concatenate([c[np.argsort(-lengths[c], kind='stable')] for c in chunks])
     batches = [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
     return [batches[i] for i in generator.permutation(len(batches))]
 
 
+# %% ../nbs/03_features.ipynb #f03pad01
 def padded_tokens(
     lengths,  # the number of tokens of every feature
     batches: list[list[int]],  # batches of feature indices
@@ -191,19 +218,20 @@ def padded_tokens(
     return int(sum(len(b) * lengths[b].max() for b in batches))
 
 # %% ../nbs/03_features.ipynb #eee9bc0f
-WINDOWS_STYLE = """<style>
-.qw {max-width: 100%; font: 12px sans-serif} .qw-title {font-size: 13px; margin: .4em 0 2px}
-.qw-tok {display: inline-block; margin: 1px; padding: 1px 3px; border: 1px solid #cfd8dc;
-  border-radius: 3px; vertical-align: top; text-align: center}
-.qw-tok i {display: block; font: 11px monospace; color: #37474f; font-style: normal}
-.qw-tok b {display: block; font: 12px serif; font-weight: normal; min-height: 1em}
-.qw-tok u {display: block; font-size: 9px; color: #90a4ae; text-decoration: none}
-.qw-question {background: #e3f2fd} .qw-context {background: #e8f5e9} .qw-special {background: #eee}
-.qw-pad {background: #fff; border: 1px dashed #9e9e9e} .qw-label {border: 2px solid #d32f2f}
-.qw mark {background: #ffd54f}
-</style>"""
+def _marked(
+    text: str,  # the characters a token covers
+    start: int,  # where they begin in their source
+    gold: tuple | None,  # the gold answer's `(start, end)` characters; None: mark nothing
+) -> str:
+    "`text` escaped for HTML, each character of the gold answer inside `<mark>`."
+    chars = [html.escape(ch) for ch in text]
+    if gold:
+        chars = [f'<mark>{c}</mark>' if gold[0] <= start + k < gold[1] else c
+                 for k, c in enumerate(chars)]
+    return ''.join(chars)
 
 
+# %% ../nbs/03_features.ipynb #f03vw03
 def _token_box(token: str, covered: str, part: str, index: int, framed: bool, padding: bool) -> str:
     "One token: its text, the characters it covers, its index, coloured by the part it is in."
     classes = 'qw-tok ' + ('qw-pad' if padding else f'qw-{part}') + (' qw-label' if framed else '')
@@ -229,20 +257,12 @@ def window_html(
         gold = (answers['answer_start'][0], answers['answer_start'][0] + len(answers['text'][0]))
     sources = {'question': example['question'].lstrip(), 'context': example['context']}
     boxes = []
-    for i, (token, (s, e), seq, mask) in enumerate(
-        zip(tokens, offsets, sequence_ids, attention_mask)
-    ):
+    rows = zip(tokens, offsets, sequence_ids, attention_mask)
+    for i, (token, (s, e), seq, mask) in enumerate(rows):
         part = 'special'
         if seq is not None:
             part = 'context' if seq == context_id else 'question'
-        text = sources.get(part, '')[s:e]
-        marked = [
-            part == 'context' and gold and gold[0] <= s + k < gold[1] for k in range(len(text))
-        ]
-        chars = ''.join(
-            f'<mark>{html.escape(ch)}</mark>' if mark else html.escape(ch)
-            for ch, mark in zip(text, marked)
-        )
+        chars = _marked(sources.get(part, '')[s:e], s, gold if part == 'context' else None)
         boxes.append(_token_box(token, chars, part, i, label[0] <= i <= label[1], not mask))
     return f'<div class="qw-title">{title}</div>{"".join(boxes)}'
 
@@ -256,6 +276,27 @@ def _label_note(example: dict, start: int, end: int, cls: int) -> str:
     return f'label: tokens {start}-{end}'
 
 
+# %% ../nbs/03_features.ipynb #f03vw05
+WINDOWS_STYLE = """<style>
+.qw {max-width: 100%; font: 12px sans-serif} .qw-title {font-size: 13px; margin: .4em 0 2px}
+.qw-tok {display: inline-block; margin: 1px; padding: 1px 3px; border: 1px solid #cfd8dc;
+  border-radius: 3px; vertical-align: top; text-align: center}
+.qw-tok i {display: block; font: 11px monospace; color: #37474f; font-style: normal}
+.qw-tok b {display: block; font: 12px serif; font-weight: normal; min-height: 1em}
+.qw-tok u {display: block; font-size: 9px; color: #90a4ae; text-decoration: none}
+.qw-question {background: #e3f2fd} .qw-context {background: #e8f5e9} .qw-special {background: #eee}
+.qw-pad {background: #fff; border: 1px dashed #9e9e9e} .qw-label {border: 2px solid #d32f2f}
+.qw mark {background: #ffd54f}
+</style>"""
+
+_LEGEND = (
+    '<span class="qw-tok qw-question">question</span><span class="qw-tok qw-context">context</span>'
+    '<span class="qw-tok qw-special">special</span><span class="qw-tok qw-pad">padding</span> '
+    '<mark>gold answer</mark> <span class="qw-tok qw-label">label</span>'
+)
+
+
+# %% ../nbs/03_features.ipynb #f03vw06
 @delegates(window_settings)
 def windows_html(
     example: dict,  # one Hub-schema SQuAD record
@@ -267,21 +308,11 @@ def windows_html(
     "HTML of the windows of one example with a legend; plain HTML, no kernel needed."
     batch = {k: [v] for k, v in example.items()}
     layout = qa_layout(tokenizer)
-    encodings = tokenize_windows(batch, tokenizer, padding=padding, **kwargs)
+    encodings, sample, cls_index = _windows(batch, tokenizer, padding=padding, **kwargs)
+    labels = _labels(batch, encodings, sample, cls_index, layout.context_id)
     n = len(encodings['input_ids'])
-    starts, ends = answer_char_spans(batch)
-    cls_index = cls_positions(encodings, tokenizer)
-    labels = label_windows(
-        encodings, starts.repeat(n), ends.repeat(n), cls_index, layout.context_id
-    )
-    legend = ''.join(
-        f'<span class="qw-tok qw-{part}">{part}</span>'
-        for part in ('question', 'context', 'special')
-    )
-    legend += '<span class="qw-tok qw-pad">padding</span> <mark>gold answer</mark> '
-    legend += '<span class="qw-tok qw-label">label</span>'
     question = html.escape(example['question'])
-    parts = [f'<div><b>{question}</b> · {n} window(s) · {legend}</div>']
+    parts = [f'<div><b>{question}</b> · {n} window(s) · {_LEGEND}</div>']
     for i in range(n) if window is None else [window]:
         s, e = int(labels[0][i]), int(labels[1][i])
         title = f'window {i + 1}/{n} · {len(encodings["input_ids"][i])} tokens · '
@@ -333,6 +364,7 @@ def window_counts(
     return counts
 
 
+# %% ../nbs/03_features.ipynb #f03plt01
 def plot_window_counts(
     counts: dict,  # what `window_counts` returns
 ):

@@ -30,7 +30,7 @@ __all__ = ['METRIC_PATH', 'normalize_answer', 'compute_exact', 'compute_f1', 'sq
 _NO_PUNCTUATION = str.maketrans('', '', string.punctuation)
 _ARTICLES = re.compile(r'\b(a|an|the)\b')
 
-
+# %% ../nbs/06_metrics.ipynb #m6f03
 def normalize_answer(
     text: str,  # an answer, gold or predicted
 ) -> str:
@@ -69,7 +69,7 @@ def _gold_texts(answers: dict, version_2_with_negative: bool) -> list:
         return list(answers['text'])
     return [t for t in answers['text'] if normalize_answer(t)] or ['']
 
-
+# %% ../nbs/06_metrics.ipynb #m6f06
 def _mean(scores: dict, ids) -> float:
     "The mean of the scores of `ids`, in percent."
     ids = list(ids)
@@ -178,16 +178,16 @@ def _no_answer_threshold_search(
 
 # %% ../nbs/06_metrics.ipynb #e1d2c3b5
 METRIC_PATH = find_spec('squad_qa.metrics').origin  # `evaluate.load(METRIC_PATH, 'squad_v2')`
-
 _ANSWERS = datasets.Sequence(
     {'text': datasets.Value('string'), 'answer_start': datasets.Value('int32')}
 )
 
-
+# %% ../nbs/06_metrics.ipynb #m6f09
 class SquadQaMetric(evaluate.Metric):
     "The official SQuAD v1.1 (`'squad'`) and v2.0 (`'squad_v2'`) metrics, offline."
 
     def _info(self):
+        "The inputs of the Hub metric of this config name."
         prediction = {'id': datasets.Value('string'), 'prediction_text': datasets.Value('string')}
         if self.config_name == 'squad_v2':
             prediction['no_answer_probability'] = datasets.Value('float32')
@@ -199,6 +199,7 @@ class SquadQaMetric(evaluate.Metric):
         )  # fmt: skip
 
     def _compute(self, predictions, references, no_answer_threshold: float = 1.0):
+        "`squad_metrics` by the rules of this config name."
         v2 = self.config_name == 'squad_v2'
         return squad_metrics(predictions, references, v2, no_answer_threshold)
 
@@ -263,7 +264,6 @@ def plot_scores_by(
 ):
     "Bar charts of mean F1 by question word and by gold answer length."
     import matplotlib.pyplot as plt
-
     fig, axes = plt.subplots(1, 2, figsize=(11, 3))
     by_word = analysis.groupby('question word').f1.agg(['mean', 'count'])
     by_word = by_word.sort_values('count', ascending=False)
@@ -303,7 +303,6 @@ def plot_threshold_curve(
 ):
     "EM, F1, HasAns F1 and NoAns F1 against the no-answer threshold."
     import matplotlib.pyplot as plt
-
     fig, ax = plt.subplots(figsize=(7, 3))
     for column, style in (('exact', '-'), ('f1', '-'), ('HasAns_f1', ':'), ('NoAns_f1', '--')):
         ax.plot(curve['threshold'], curve[column], style, label=column)

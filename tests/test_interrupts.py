@@ -189,7 +189,7 @@ def fail_in_step(nth: int, error: type):
     real, calls = torch.optim.Adam._init_group, []
 
     def init_group(optimizer, group, *args, **kwargs):
-        calls.append(1)  # two groups a step (chapter 11's `param_groups`)
+        calls.append(1)  # two groups a step (chapter 10's `param_groups`)
         if len(calls) == 2 * nth:
             raise error('injected inside optimizer.step()')
         return real(optimizer, group, *args, **kwargs)

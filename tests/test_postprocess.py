@@ -1,5 +1,5 @@
-"""Chapters 07 and 09 on the SQuAD v1.1 dev set: the round trip through oracle logits, and the
-array postprocessing against the loop."""
+"""Chapter 07 and appendix a3 on the SQuAD v1.1 dev set: the round trip through oracle logits,
+and the array postprocessing against the loop."""
 
 import json
 
@@ -202,7 +202,7 @@ def test_beam_head_no_answer_fields_are_log_probabilities():
     against the best span, both on the scale of the span scores (log-probabilities)."""
     import math
 
-    from squad_qa.postprocess import postprocess_beam_predictions
+    from squad_qa.decoding import postprocess_beam_predictions
 
     one = {'id': ['q'], 'context': ['alpha beta gamma delta']}
     offsets = [[None, [0, 5], [6, 10], [11, 16], [17, 22], None]]

@@ -22,7 +22,8 @@ from squad_qa.alignment import (
 from squad_qa.explore import add_answer_ends
 from squad_qa.data import load_squad
 from squad_qa.defaults import load_tokenizer
-from squad_qa.postprocess import postprocess_beam_predictions, postprocess_predictions
+from squad_qa.decoding import postprocess_beam_predictions
+from squad_qa.postprocess import postprocess_predictions
 from squad_qa.predict import model_inputs
 from squad_qa.xlnet import unpad_beam_outputs
 
