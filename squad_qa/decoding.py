@@ -10,7 +10,8 @@ from collections.abc import Callable
 import numpy as np
 from fastcore.meta import delegates
 
-from .answers import _add_no_answer, _answer_record, _distinct_spans, check_example_ids
+from .answers import _add_no_answer, _answer_record, _distinct_spans, _features_of
+from .answers import check_example_ids
 from .answers import decode_settings
 from .answers import postprocess_predictions_loop
 from .metrics import squad_metrics
@@ -83,13 +84,12 @@ def _beam_windows(
     beam: tuple,  # the head's five outputs, one row per feature, `cls_logits` last
 ) -> dict:
     "Per example id, `(offsets, beam rows, cls logit)` of each of its windows."
-    check_example_ids(column_values(examples, 'id'), column_values(features, 'example_id'))
+    example_ids = column_values(features, 'example_id')
+    check_example_ids(column_values(examples, 'id'), example_ids)
     *rows, cls_logits = beam
-    windows_of = {}
-    columns = column_values(features, 'example_id'), column_values(features, 'offset_mapping')
-    for qid, offsets, *window_rows, cls in zip(*columns, *rows, cls_logits):
-        windows_of.setdefault(qid, []).append((offsets, window_rows, cls))
-    return windows_of
+    offsets = column_values(features, 'offset_mapping')
+    return {qid: [(offsets[f], [row[f] for row in rows], cls_logits[f]) for f in windows]
+            for qid, windows in _features_of(example_ids).items()}  # chapter 07's grouping
 
 # %% ../nbs/08_decoding.ipynb #e0952b44
 @delegates(decode_settings, but=['null_threshold'])
