@@ -1,4 +1,4 @@
-"""Compare appendix a5's drop-in `QAPipeline` with transformers 4's built-in question-answering
+"""Compare appendix a7's drop-in `QAPipeline` with transformers 4's built-in question-answering
 pipeline on the first questions of SQuAD v1.1 dev: answer, start, end and score of every answer.
 
     python bench/pipeline.py [--model FOLDER] [--questions 300] [--shared ../shared]

@@ -36,7 +36,7 @@ def evaluate_qa(
     features,  # their validation features (with labels, for a loss)
     batch_size: int = 64,  # features a batch
     version_2_with_negative: bool | None = None,  # None: SQuAD v2.0 if any question is unanswerable
-    postprocess: Callable = postprocess_predictions_loop,  # logits to records (or appendix a3's)
+    postprocess: Callable = postprocess_predictions_loop,  # logits to records (or appendix a4's)
     **kwargs,
 ) -> dict:
     "`{'metrics', 'predictions', 'loss'}` of `model` on the validation `features` of `examples`."

@@ -39,7 +39,7 @@ def resolve_mixed_precision(
 
 # %% ../nbs/09_runs.ipynb #288c8c68
 def _setting(default, help: str, **metadata):
-    "A `TrainConfig` field with its command-line help (appendix a6 makes the flags from them)."
+    "A `TrainConfig` field with its command-line help (appendix a8 makes the flags from them)."
     return field(default=default, metadata={'help': help, **metadata})
 
 

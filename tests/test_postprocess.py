@@ -1,4 +1,4 @@
-"""Chapter 07 and appendix a3 on the SQuAD v1.1 dev set: the round trip through oracle logits,
+"""Chapter 07 and appendix a4 on the SQuAD v1.1 dev set: the round trip through oracle logits,
 and the array postprocessing against the loop."""
 
 import json

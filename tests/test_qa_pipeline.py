@@ -1,5 +1,5 @@
 """transformers 4's own tests of its question-answering pipeline (tests/pipelines/
-test_pipelines_question_answering.py), ported to appendix a5's drop-in and run through
+test_pipelines_question_answering.py), ported to appendix a7's drop-in and run through
 `pipeline("question-answering")` on transformers 5; plus what the drop-in adds (clear errors,
 `max_question_len`, saving) and what it must leave alone (the other removed tasks)."""
 
