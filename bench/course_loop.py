@@ -12,18 +12,7 @@ import numpy as np
 from squad_qa.alignment import answer_char_spans, cls_positions, label_windows, tokenize_windows
 from squad_qa.data import load_squad
 from squad_qa.defaults import load_tokenizer
-
-
-def course_labels(offset, context_start, context_end, start_char, end_char):
-    "The course's loop (004-hf-course-question-answering.txt), for an answer inside the window."
-    idx = context_start
-    while idx <= context_end and offset[idx][0] <= start_char:
-        idx += 1
-    start = idx - 1
-    idx = context_end
-    while idx >= context_start and offset[idx][1] >= end_char:
-        idx -= 1
-    return start, idx + 1
+from squad_qa.labellers import course_labels  # the course's loop, as appendix a2 reproduces it
 
 
 def disagreements(dev, tokenizer, shown: int = 2) -> tuple[int, int]:

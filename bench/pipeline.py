@@ -7,7 +7,7 @@ Needs a transformers 4 environment, where the built-in pipeline still exists (tr
 removed it), e.g. `python -m venv /tmp/tf4 && /tmp/tf4/bin/pip install torch==2.13.0 -e . &&
 /tmp/tf4/bin/pip install 'transformers>=4.45,<5'` (squad_qa asks for transformers 5: pip warns
 about the downgrade, which is the point here). Ours is registered as the task 'squad-qa' next to
-it. The model is a fine-tuned folder if given, else chapter 11's toy model (trained once and
+it. The model is a fine-tuned folder if given, else chapter 12's toy model (trained once and
 cached). Each setting prints how many questions got identical answers (same texts, starts and ends,
 scores within 1e-4), the largest score difference, the time of each, and the first disagreements.
 """

@@ -13,12 +13,12 @@ from datasets import Dataset
 from fastcore.meta import delegates
 
 from .data import is_blank
-from .explore import AnswerNotFoundError, normalisation_hint
+from .explore import AnswerNotFoundError, add_answer_ends, normalisation_hint
 
 # %% auto #0
-__all__ = ['label_window_loop', 'label_windows_loop', 'QALayout', 'qa_layout', 'window_settings', 'check_tokenizer',
-           'tokenize_windows', 'context_bounds', 'offsets_are_sorted', 'cls_positions', 'label_windows',
-           'answer_char_spans', 'token_span_to_char_span', 'span_text', 'alignment_report']
+__all__ = ['label_window_loop', 'label_windows_loop', 'answer_rows', 'QALayout', 'qa_layout', 'window_settings',
+           'check_tokenizer', 'tokenize_windows', 'context_bounds', 'cls_positions', 'label_windows',
+           'answer_char_spans', 'token_span_to_char_span', 'span_text']
 
 # %% ../nbs/02_alignment.ipynb #6071c4ae
 def label_window_loop(
@@ -53,6 +53,18 @@ def label_windows_loop(
     ]
     starts, ends = zip(*labels) if labels else ((), ())
     return np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+
+# %% ../nbs/02_alignment.ipynb #a02rows01
+def answer_rows(
+    ds: Dataset,  # a Hub-schema SQuAD dataset
+) -> tuple[list, list, list, list]:
+    "Contexts, questions, answer starts and ends: one row per gold answer, offsets repaired."
+    rows = [
+        (r['context'], r['question'], s, e)
+        for r in add_answer_ends(ds)[0]
+        for s, e in zip(r['answers']['answer_start'], r['answers']['answer_end'])
+    ]
+    return tuple(map(list, zip(*rows)))
 
 # %% ../nbs/02_alignment.ipynb #0c19ee89
 @dataclass(frozen=True)
@@ -211,19 +223,6 @@ def context_bounds(
     return first, last
 
 
-# %% ../nbs/02_alignment.ipynb #a02sort0
-def offsets_are_sorted(
-    encodings,  # the windows, as the tokenizer returns them
-    context_id: int = 1,  # the context's sequence id
-) -> bool:
-    "Whether the context offsets of every window have non-decreasing starts and ends."
-    first, last = context_bounds(encodings, context_id)
-    for offsets, a, b in zip(encodings['offset_mapping'], first.tolist(), last.tolist()):
-        starts, ends = np.array(offsets[a : b + 1]).T
-        if (np.diff(starts) < 0).any() or (np.diff(ends) < 0).any():
-            return False
-    return True
-
 # %% ../nbs/02_alignment.ipynb #ff31f40d
 def cls_positions(
     encodings,  # the windows, as the tokenizer returns them
@@ -305,61 +304,3 @@ def span_text(
     "The context text covered by tokens `start..end` (inclusive)."
     start_char, end_char = token_span_to_char_span(offsets, start, end)
     return context[start_char:end_char]
-
-# %% ../nbs/02_alignment.ipynb #a02rep01
-def _windows_by_example(
-    encodings,  # windows of a batch, with their `overflow_to_sample_mapping`
-) -> dict:
-    "The window indices of every example, by the example's index in the batch."
-    windows_of = {}
-    for f, i in enumerate(encodings['overflow_to_sample_mapping']):
-        windows_of.setdefault(i, []).append(f)
-    return windows_of
-
-
-# %% ../nbs/02_alignment.ipynb #a02rep02
-def _labelled_spans(
-    encodings,  # the windows, as the tokenizer returns them
-    windows: list,  # the indices of one example's windows
-    start: int,  # where the answer starts in the context
-    end: int,  # where it ends, exclusive
-    context_id: int,  # the context's sequence id
-) -> list:
-    "`[start, end)` that the labels give the answer, in each window that holds it whole."
-    spans = []
-    for f in windows:
-        offsets = encodings['offset_mapping'][f]
-        s, e = label_window_loop(offsets, encodings.sequence_ids(f), start, end, -1, context_id)
-        if s >= 0:
-            spans.append((offsets[s][0], offsets[e][1]))
-    return spans
-
-
-# %% ../nbs/02_alignment.ipynb #2e49cddc
-@delegates(window_settings)
-def alignment_report(
-    ds: Dataset,  # a Hub-schema SQuAD dataset
-    tokenizer,  # a fast tokenizer
-    chunk_size: int = 1000,  # examples tokenized at once
-    **kwargs,
-) -> dict:
-    "Features, gold answers, answers whole in a window, and answers whose labels give their text."
-    from tqdm.auto import tqdm
-
-    counts = dict(features=0, answers=0, inside=0, exact=0)
-    context_id = qa_layout(tokenizer).context_id
-    for begin in tqdm(range(0, len(ds), chunk_size), desc='alignment report', leave=False):
-        batch = ds[begin : begin + chunk_size]
-        encodings = tokenize_windows(batch, tokenizer, **kwargs)
-        windows_of = _windows_by_example(encodings)
-        counts['features'] += len(encodings['input_ids'])
-        for i, (context, answers) in enumerate(zip(batch['context'], batch['answers'])):
-            for text, start in zip(answers['text'], answers['answer_start']):
-                end = start + len(text)
-                spans = _labelled_spans(encodings, windows_of[i], start, end, context_id)
-                counts['answers'] += 1
-                counts['inside'] += bool(spans)
-                counts['exact'] += any(context[a:b] == text for a, b in spans)
-    names = {'inside': 'inside a window', 'exact': 'recovered exactly'}
-    return {names.get(k, k): v for k, v in counts.items()}
-

@@ -21,7 +21,7 @@ from .metrics import write_prediction_files
 from .decoding import evaluate_qa, has_unanswerable
 from .postprocess import postprocess_predictions
 from .runs import TrainConfig
-from .training import train_qa
+from .checkpoints import train_qa
 
 # %% auto #0
 __all__ = ['flag_name', 'cli_words', 'add_config_flags', 'config_from_args', 'positive_int', 'demo', 'build_parser',
@@ -281,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     tour.add_argument('--train-questions', type=positive_int, default=1200, help='default 1200')
     tour.add_argument('--eval-questions', type=positive_int, default=300, help='default 300')
     tour.add_argument('--epochs', type=positive_int, default=2, help='default 2')
-    train = commands.add_parser('train', help='fine-tune a model (chapter 10)')
+    train = commands.add_parser('train', help='fine-tune a model (chapter 11, appendix a5)')
     train.add_argument(
         '--model',
         default=None,

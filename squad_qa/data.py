@@ -4,37 +4,25 @@
 
 # %% ../nbs/00_data.ipynb #dbaf62c1
 from __future__ import annotations
-import json, os, re, shutil, tempfile, urllib.error, urllib.request, warnings
+import json, warnings
 from dataclasses import dataclass, field
-from importlib.resources import files
 from pathlib import Path
 
 from datasets import Dataset, DatasetDict, Features, Sequence, Value
 from fastcore.basics import patch
-from tqdm.auto import tqdm
+
+from squad_qa.sources import (
+    SquadReport, _count_questions, fixture_path, load_from_hub, local_file, looks_like_hub_name
+)
 
 # %% auto #0
-__all__ = ['SQUAD_FEATURES', 'HUB_SQUAD', 'fixture_path', 'SquadFormatError', 'SquadReport', 'is_blank', 'squad_records',
-           'read_squad_json', 'SourceNotFoundError', 'records_to_dataset', 'load_squad', 'find_shared']
-
-# %% ../nbs/00_data.ipynb #0011ebe4
-def fixture_path(
-    name: str = 'tiny-v2.0.json',  # a file of `squad_qa/fixtures/`, such as `tiny-v1.1.json`
-) -> Path:
-    "Path of a small SQuAD file shipped with `squad_qa`."
-    path = Path(str(files('squad_qa'))) / 'fixtures' / name
-    if not path.exists():
-        available = sorted(p.name for p in path.parent.glob('*.json'))
-        raise FileNotFoundError(f"No fixture named {name!r}; available: {available}")
-    return path
+__all__ = ['SQUAD_FEATURES', 'SquadFormatError', 'is_blank', 'squad_records', 'read_squad_json', 'records_to_dataset',
+           'load_squad']
 
 # %% ../nbs/00_data.ipynb #453ba070
 SQUAD_FEATURES = Features(
     {
-        'id': Value('string'),
-        'title': Value('string'),
-        'context': Value('string'),
-        'question': Value('string'),
+        **{column: Value('string') for column in ('id', 'title', 'context', 'question')},
         'answers': Sequence({'text': Value('string'), 'answer_start': Value('int32')}),
     }
 )
@@ -42,35 +30,6 @@ SQUAD_FEATURES = Features(
 # %% ../nbs/00_data.ipynb #3825e8d7
 class SquadFormatError(ValueError):
     "A SQuAD file or record that does not follow the official layout."
-
-# %% ../nbs/00_data.ipynb #c7b11f6b
-@dataclass
-class SquadReport:
-    "What `squad_records` read from a source, and what it skipped (with the reason for each)."
-
-    source: str  # the file, URL or name the records came from
-    version: str | None = None  # the file's `version` field
-    articles: int = 0  # articles read
-    paragraphs: int = 0  # paragraphs read
-    questions: int = 0  # questions read
-    unanswerable: int = 0  # questions read that have no answer
-    skipped: list = field(default_factory=list)  # one line per skipped part, with its reason
-    lost: int = 0  # questions in the skipped parts
-
-# %% ../nbs/00_data.ipynb #d0rep02
-@patch
-def __str__(self: SquadReport):
-    "The totals in one line, then up to ten skipped parts with their reasons."
-    head = (
-        f"{self.source}: {self.questions:,} questions ({self.unanswerable:,} unanswerable) in "
-        f"{self.paragraphs:,} paragraphs of {self.articles:,} articles"
-    )
-    if not self.skipped:
-        return head
-    reasons = '\n'.join(f"  - {r}" for r in self.skipped[:10])
-    more = f"\n  ... and {len(self.skipped) - 10} more" if len(self.skipped) > 10 else ''
-    plural = 's' if self.lost != 1 else ''
-    return f"{head}; skipped {self.lost:,} question{plural}:\n{reasons}{more}"
 
 # %% ../nbs/00_data.ipynb #f0c029b8
 def _get(obj, key: str, typ, where: str):
@@ -200,24 +159,6 @@ def question(
     self.report.questions += 1
     self.report.unanswerable += not record['answers']['text']
 
-# %% ../nbs/00_data.ipynb #30f870c7
-def _as_list(value) -> list:
-    "A list as it is, one object as a list of it, anything else as nothing."
-    if isinstance(value, list):
-        return value
-    return [value] if isinstance(value, dict) else []
-
-# %% ../nbs/00_data.ipynb #d0cnt02
-def _count_questions(node) -> int:
-    "How many questions an article, a paragraph or a question entry holds, however it is broken."
-    if not isinstance(node, dict):
-        return 0
-    if 'qas' in node:
-        return len(_as_list(node['qas']))
-    if 'paragraphs' in node:
-        return sum(map(_count_questions, _as_list(node['paragraphs'])))
-    return 1 if 'question' in node or 'id' in node else 0
-
 # %% ../nbs/00_data.ipynb #d0walk08
 @patch
 def paragraph(
@@ -274,49 +215,6 @@ def squad_records(
         walk.article(article, f"{source}: data[{a}]")
     return walk.records, walk.report
 
-# %% ../nbs/00_data.ipynb #d0url01
-def _cache_path(
-    url: str,  # an http(s) URL
-    cache_dir=None,  # the cache folder (default: $SQUAD_QA_CACHE, else `~/.cache/squad_qa`)
-) -> Path:
-    "Where the download of `url` is kept: a file named after the URL in the cache folder."
-    cache = Path(cache_dir or os.environ.get('SQUAD_QA_CACHE', Path.home() / '.cache' / 'squad_qa'))
-    cache.mkdir(parents=True, exist_ok=True)
-    return cache / (re.sub(r'[^A-Za-z0-9._-]+', '_', url.split('://', 1)[-1])[-150:])
-
-# %% ../nbs/00_data.ipynb #d0url03
-def _copy_with_progress(
-    response,  # an open `urllib` response
-    out,  # a file open for writing bytes
-    name: str,  # the file name the progress bar shows
-):
-    "Copy `response` into `out` in 64 KiB chunks, under a progress bar sized by its Content-Length."
-    total = int(response.headers.get('Content-Length') or 0) or None
-    with tqdm(total=total, unit='B', unit_scale=True, desc=f"Downloading {name}") as bar:
-        while chunk := response.read(1 << 16):
-            out.write(chunk)
-            bar.update(len(chunk))
-
-# %% ../nbs/00_data.ipynb #e9c34b4c
-def _download(url: str, cache_dir=None) -> Path:
-    "Download `url` once into `cache_dir` (default `~/.cache/squad_qa`) and return the local path."
-    dest = _cache_path(url, cache_dir)
-    if dest.exists():
-        return dest
-    try:
-        with (
-            urllib.request.urlopen(url, timeout=60) as response,
-            tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp,
-        ):
-            _copy_with_progress(response, tmp, url.rsplit('/', 1)[-1])
-    except (urllib.error.URLError, OSError) as err:
-        raise ConnectionError(
-            f"Could not download {url}: {err}. Offline? Download the file elsewhere and pass its "
-            "local path."
-        ) from err
-    shutil.move(tmp.name, dest)
-    return dest
-
 # %% ../nbs/00_data.ipynb #d0json01
 def _parse_json(
     path: Path,  # a local file
@@ -332,93 +230,13 @@ def _parse_json(
     except UnicodeDecodeError as err:
         raise SquadFormatError(f"{source} is not UTF-8 text ({err.reason} at byte {err.start})")
 
-# %% ../nbs/00_data.ipynb #af722fd8
-def _missing_hint(path: Path) -> str:
-    "What may be wrong with a path that is not there: a `.json` left off, or a missing folder."
-    if Path(f'{path}.json').is_file():
-        return f" (did you mean {path}.json?)"
-    if not path.parent.is_dir():
-        return f" (nor a folder {path.parent})"
-    return ''
-
 # %% ../nbs/00_data.ipynb #d0json03
 def read_squad_json(
     source: str | Path,  # a local path or an http(s) URL
     cache_dir=None,  # where downloads are kept (default `~/.cache/squad_qa`)
 ) -> tuple[dict, str]:
     "The parsed JSON of a SQuAD file given by path or URL, and the name to report it under."
-    source = str(source)
-    path = _download(source, cache_dir) if re.match(r'https?://', source) else Path(source)
-    if path.is_dir():
-        raise FileNotFoundError(
-            f"{path} is a folder, not a SQuAD file: pass a JSON file inside it "
-            f"(such as {path / 'dev-v2.0.json'})"
-        )
-    if not path.is_file():
-        raise FileNotFoundError(f"No SQuAD file at {path}: no such file{_missing_hint(path)}")
-    return _parse_json(path, source), source
-
-# %% ../nbs/00_data.ipynb #d0a4c0e1
-HUB_SQUAD = {'squad': 'rajpurkar/squad', 'squad_v2': 'rajpurkar/squad_v2'}
-
-# %% ../nbs/00_data.ipynb #d0hub07
-def _looks_like_path(source) -> bool:
-    "True for a name that can only be a local path (see the rule above); URLs count as paths."
-    s = str(source)
-    if s.endswith('.json') or s.startswith(('.', '/', '~')) or '\\' in s or s.count('/') > 1:
-        return True
-    folder = Path(s).parent
-    return folder != Path('.') and folder.is_dir()
-
-# %% ../nbs/00_data.ipynb #d0adb01a
-def _looks_like_hub_name(source) -> bool:
-    "True for `squad`, `squad_v2` or `owner/name` that is not on disk; False for paths and URLs."
-    s = str(source)
-    if s in HUB_SQUAD:
-        return True
-    if Path(s).exists() or _looks_like_path(s):
-        return False
-    return re.fullmatch(r'[\w.-]+(/[\w.-]+)?', s) is not None
-
-# %% ../nbs/00_data.ipynb #7a553ed2
-class SourceNotFoundError(FileNotFoundError, ConnectionError):
-    "A name that is no file here and that the Hugging Face Hub could not load either."
-
-# %% ../nbs/00_data.ipynb #d0hub09
-def _squad_schema(ds: Dataset) -> Dataset:
-    "`ds` with only this course's columns, in its feature types."
-    return ds.select_columns(list(SQUAD_FEATURES)).cast(SQUAD_FEATURES)
-
-# %% ../nbs/00_data.ipynb #d0hub03
-def _hub_error(
-    name: str,  # the name `load_squad` was given
-    err: Exception,  # what `datasets.load_dataset` raised
-) -> ConnectionError:
-    "The error to raise when the Hub cannot load `name`, saying what to do instead."
-    what = str(err).splitlines()[0][:160] if str(err) else ''
-    hub = f"the Hugging Face Hub ({type(err).__name__}: {what})"
-    if name in HUB_SQUAD or name in HUB_SQUAD.values():
-        return ConnectionError(
-            f"Could not load {name!r} from {hub}. Offline? Pass the path or URL of an official "
-            "SQuAD JSON file instead."
-        )
-    return SourceNotFoundError(
-        f"No SQuAD file at {name}: no such file or folder here, and no dataset of that name "
-        f"could be loaded from {hub}. Check the path; offline, pass the path or URL of an "
-        "official SQuAD JSON file."
-    )
-
-# %% ../nbs/00_data.ipynb #d0hub05
-def _load_from_hub(name: str, split: str | None):
-    "The Hub dataset `name` in the course's schema; an error that says what to do."
-    from datasets import load_dataset
-    try:
-        ds = load_dataset(HUB_SQUAD.get(name, name), split=split)
-    except Exception as err:
-        raise _hub_error(name, err) from None
-    if isinstance(ds, DatasetDict):
-        return DatasetDict({k: _squad_schema(v) for k, v in ds.items()})
-    return _squad_schema(ds)
+    return _parse_json(local_file(source, cache_dir), str(source)), str(source)
 
 # %% ../nbs/00_data.ipynb #d3f8ab7e
 def records_to_dataset(
@@ -450,12 +268,12 @@ def load_squad(
         return DatasetDict(
             {k: load_squad(v, k, on_error, plausible_answers, cache_dir) for k, v in source.items()}
         )
-    if _looks_like_hub_name(source):
+    if looks_like_hub_name(source):
         if plausible_answers:
             raise ValueError(
                 "The Hub's squad_v2 has no plausible_answers; read the official JSON file for them."
             )
-        return _load_from_hub(str(source), split)
+        return load_from_hub(str(source), split, SQUAD_FEATURES)
     squad, name = read_squad_json(source, cache_dir)
     records, report = squad_records(squad, name, on_error)
     if report.skipped:
@@ -463,15 +281,3 @@ def load_squad(
     if not records:
         warnings.warn(f"{name}: no questions")
     return records_to_dataset(records, plausible_answers, split)
-
-# %% ../nbs/00_data.ipynb #5e2a9d11
-def find_shared(
-    *parts: str,  # path parts under `shared/`, e.g. `'data', 'squad', 'dev-v1.1.json'`
-) -> Path | None:
-    "The path under the course's reference folder `shared/`, or `None` where it is missing."
-    roots = [Path(os.environ['SQUAD_QA_SHARED'])] if os.environ.get('SQUAD_QA_SHARED') else []
-    roots += [p / 'shared' for p in [Path.cwd(), *Path.cwd().parents]]
-    for root in roots:
-        if (root / Path(*parts)).exists():
-            return root / Path(*parts)
-    return None

@@ -7,7 +7,8 @@ from __future__ import annotations
 import itertools, json, os, random, sys, urllib.request
 from pathlib import Path
 
-from .data import find_shared, fixture_path, load_squad
+from .data import load_squad
+from .sources import find_shared, fixture_path
 
 # %% auto #0
 __all__ = ['DEFAULT_HUB_MODEL', 'TOY_FILES', 'in_colab', 'smoke_mode', 'course_flag', 'hub_reachable', 'embedded_model_dir',

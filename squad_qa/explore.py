@@ -12,10 +12,12 @@ import pandas as pd
 from datasets import Dataset
 from IPython.display import HTML
 
+from .styles import EXAMPLE_STYLE
+
 # %% auto #0
-__all__ = ['SQUAD_SITE', 'QUESTION_WORDS', 'EXAMPLE_STYLE', 'squad_url', 'squad_summary', 'question_word', 'question_word_counts',
-           'length_table', 'plot_lengths', 'locate_answer', 'repair_answers', 'normalisation_hint',
-           'AnswerNotFoundError', 'nfc_examples', 'RepairReport', 'add_answer_ends', 'styled_runs', 'show_example']
+__all__ = ['SQUAD_SITE', 'QUESTION_WORDS', 'squad_url', 'squad_summary', 'question_word', 'question_word_counts', 'length_table',
+           'plot_lengths', 'locate_answer', 'repair_answers', 'normalisation_hint', 'AnswerNotFoundError',
+           'nfc_examples', 'RepairReport', 'add_answer_ends', 'styled_runs', 'show_example']
 
 # %% ../nbs/01_explore.ipynb #6f0e1a2b
 SQUAD_SITE = 'https://rajpurkar.github.io/SQuAD-explorer/dataset'
@@ -254,16 +256,6 @@ def styled_runs(
         out.append(f'<{tag} class="{css_class}">{chunk}</{tag}>' if css_class else chunk)
         i = j
     return ''.join(out)
-
-# %% ../nbs/01_explore.ipynb #4f999cc8
-EXAMPLE_STYLE = """<style>
-.sq-example {font-family: sans-serif; max-width: 52em; line-height: 1.5}
-.sq-meta {color: #666; font-size: .85em}
-.sq-context {margin: .3em 0}
-.sq-gold1 {background: rgba(255, 193, 7, .35)} .sq-gold2 {background: rgba(255, 193, 7, .6)}
-.sq-gold3 {background: rgba(255, 193, 7, 1)}
-.sq-plausible {background: rgba(158, 158, 158, .4); border-bottom: 2px dashed #616161}
-</style>"""
 
 # %% ../nbs/01_explore.ipynb #4f999cca
 def _cover_classes(context: str, spans: list, name: str) -> str:

@@ -8,6 +8,7 @@ import html
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from datasets import Dataset
 from fastcore.meta import delegates
 
@@ -15,11 +16,12 @@ from squad_qa.alignment import (
     QALayout, answer_char_spans, cls_positions, context_bounds, label_windows, qa_layout,
     tokenize_windows, window_settings,
 )  # fmt: skip
+from .styles import WINDOWS_STYLE
 
 # %% auto #0
-__all__ = ['MODEL_INPUTS', 'POSITIONS', 'WINDOWS_STYLE', 'prepare_train_features', 'prepare_validation_features', 'qa_features',
-           'QADataCollator', 'unpad_logits', 'length_grouped_batches', 'padded_tokens', 'window_html', 'windows_html',
-           'offsets_viewer', 'window_counts', 'plot_window_counts']
+__all__ = ['MODEL_INPUTS', 'POSITIONS', 'prepare_train_features', 'prepare_validation_features', 'qa_features', 'QADataCollator',
+           'unpad_logits', 'length_grouped_batches', 'padded_tokens', 'window_html', 'windows_html', 'offsets_viewer',
+           'window_counts', 'plot_window_counts']
 
 # %% ../nbs/03_features.ipynb #f03win01
 def _windows(
@@ -142,7 +144,6 @@ def qa_features(
 MODEL_INPUTS = ('input_ids', 'attention_mask', 'token_type_ids')
 POSITIONS = ('start_positions', 'end_positions', 'cls_index')
 
-
 # %% ../nbs/03_features.ipynb #ead860aa
 @dataclass
 class QADataCollator:
@@ -251,17 +252,13 @@ def window_html(
     context_id: int = 1,  # the context's sequence id
 ) -> str:
     "HTML of one window: each token over its characters, by part, gold answer marked, label framed."
-    answers = example['answers']
-    gold = None
-    if answers['text']:
-        gold = (answers['answer_start'][0], answers['answer_start'][0] + len(answers['text'][0]))
+    starts, texts = example['answers']['answer_start'], example['answers']['text']
+    gold = (starts[0], starts[0] + len(texts[0])) if texts else None
     sources = {'question': example['question'].lstrip(), 'context': example['context']}
     boxes = []
     rows = zip(tokens, offsets, sequence_ids, attention_mask)
     for i, (token, (s, e), seq, mask) in enumerate(rows):
-        part = 'special'
-        if seq is not None:
-            part = 'context' if seq == context_id else 'question'
+        part = {None: 'special', context_id: 'context'}.get(seq, 'question')  # by sequence id
         chars = _marked(sources.get(part, '')[s:e], s, gold if part == 'context' else None)
         boxes.append(_token_box(token, chars, part, i, label[0] <= i <= label[1], not mask))
     return f'<div class="qw-title">{title}</div>{"".join(boxes)}'
@@ -277,18 +274,6 @@ def _label_note(example: dict, start: int, end: int, cls: int) -> str:
 
 
 # %% ../nbs/03_features.ipynb #f03vw05
-WINDOWS_STYLE = """<style>
-.qw {max-width: 100%; font: 12px sans-serif} .qw-title {font-size: 13px; margin: .4em 0 2px}
-.qw-tok {display: inline-block; margin: 1px; padding: 1px 3px; border: 1px solid #cfd8dc;
-  border-radius: 3px; vertical-align: top; text-align: center}
-.qw-tok i {display: block; font: 11px monospace; color: #37474f; font-style: normal}
-.qw-tok b {display: block; font: 12px serif; font-weight: normal; min-height: 1em}
-.qw-tok u {display: block; font-size: 9px; color: #90a4ae; text-decoration: none}
-.qw-question {background: #e3f2fd} .qw-context {background: #e8f5e9} .qw-special {background: #eee}
-.qw-pad {background: #fff; border: 1px dashed #9e9e9e} .qw-label {border: 2px solid #d32f2f}
-.qw mark {background: #ffd54f}
-</style>"""
-
 _LEGEND = (
     '<span class="qw-tok qw-question">question</span><span class="qw-tok qw-context">context</span>'
     '<span class="qw-tok qw-special">special</span><span class="qw-tok qw-pad">padding</span> '
@@ -311,19 +296,14 @@ def windows_html(
     encodings, sample, cls_index = _windows(batch, tokenizer, padding=padding, **kwargs)
     labels = _labels(batch, encodings, sample, cls_index, layout.context_id)
     n = len(encodings['input_ids'])
-    question = html.escape(example['question'])
-    parts = [f'<div><b>{question}</b> · {n} window(s) · {_LEGEND}</div>']
+    parts = [f'<div><b>{html.escape(example["question"])}</b> · {n} window(s) · {_LEGEND}</div>']
     for i in range(n) if window is None else [window]:
         s, e = int(labels[0][i]), int(labels[1][i])
         title = f'window {i + 1}/{n} · {len(encodings["input_ids"][i])} tokens · '
         title += _label_note(example, s, e, cls_index[i])
-        parts.append(
-            window_html(
-                example, encodings.tokens(i), encodings['offset_mapping'][i],
-                encodings.sequence_ids(i), encodings['attention_mask'][i], (s, e), title,
-                layout.context_id,
-            )
-        )  # fmt: skip
+        columns = [encodings.tokens(i), encodings['offset_mapping'][i], encodings.sequence_ids(i)]
+        columns += [encodings['attention_mask'][i], (s, e), title, layout.context_id]
+        parts.append(window_html(example, *columns))
     return f'{WINDOWS_STYLE}<div class="qw">{"".join(parts)}</div>'
 
 # %% ../nbs/03_features.ipynb #089d07ef
@@ -359,8 +339,7 @@ def window_counts(
     counts = {}
     for m, s in settings:
         windows = tokenize_windows(batch, tokenizer, max_length=m, stride=s)
-        sample = windows['overflow_to_sample_mapping']
-        counts[(m, s)] = np.bincount(sample, minlength=len(ds))
+        counts[(m, s)] = np.bincount(windows['overflow_to_sample_mapping'], minlength=len(ds))
     return counts
 
 
@@ -369,18 +348,13 @@ def plot_window_counts(
     counts: dict,  # what `window_counts` returns
 ):
     "Bar chart of how many examples make 1, 2, 3, ... windows, a group of bars per setting."
-    import matplotlib.pyplot as plt
-
     top = max(int(c.max()) for c in counts.values())
-    fig, ax = plt.subplots(figsize=(8, 3))
-    width = 0.8 / len(counts)
-    for k, ((m, s), c) in enumerate(counts.items()):
-        x = np.arange(1, top + 1) + k * width - 0.4 + width / 2
-        ax.bar(
-            x, np.bincount(c, minlength=top + 1)[1:], width, label=f'{m}/{s}: {c.sum():,} features'
-        )
-    ax.set(yscale='log', xlabel='windows per example', ylabel='examples', xticks=range(1, top + 1))
-    ax.set_title('Windows per example (max_length/stride)')
+    bars = {f'{m}/{s}: {c.sum():,} features': np.bincount(c, minlength=top + 1)[1:]
+            for (m, s), c in counts.items()}  # fmt: skip
+    ax = pd.DataFrame(bars, index=range(1, top + 1)).plot.bar(
+        figsize=(8, 3), logy=True, rot=0, width=0.8, xlabel='windows per example',
+        ylabel='examples', title='Windows per example (max_length/stride)',
+    )  # fmt: skip
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    ax.figure.tight_layout()
+    return ax.figure

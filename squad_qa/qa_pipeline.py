@@ -14,7 +14,7 @@ from transformers import Pipeline
 from .alignment import tokenize_windows
 from .data import is_blank
 from .inference import QuestionAnswerer
-from .predict import predict_logits
+from .predict import predict_logits, softmax
 
 # %% auto #0
 __all__ = ['CALL_DEFAULTS', 'CALL_LEAST', 'QAPipeline', 'QA_TASK', 'DEFAULT_QA_MODEL', 'window_probabilities', 'best_spans',
@@ -30,12 +30,8 @@ def window_probabilities(
 ) -> tuple[np.ndarray, np.ndarray, float]:
     "The pipeline's start and end probabilities (a softmax per window), and its null score."
 
-    def softmax(logits):
-        logits = np.where(allowed, np.asarray(logits, np.float64), -np.inf)
-        exp = np.exp(logits - logits.max())
-        return exp / exp.sum()
-
-    p_start, p_end = softmax(start_logits), softmax(end_logits)
+    masked = [np.where(allowed, logits, -np.inf) for logits in (start_logits, end_logits)]
+    p_start, p_end = softmax(masked[0]), softmax(masked[1])  # over the allowed tokens only
     null = float(p_start[cls_index] * p_end[cls_index])
     p_start[cls_index] = p_end[cls_index] = 0.0
     return p_start, p_end, null

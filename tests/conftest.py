@@ -38,7 +38,7 @@ def dev_v11(dev_v11_path):
 
 @pytest.fixture(scope='session')
 def toy_model_dir():
-    "The embedded MiniLM fine-tuned on 1,200 toy questions (chapter 11's `toy_qa_model`, cached)."
+    "The embedded MiniLM fine-tuned on 1,200 toy questions (chapter 12's `toy_qa_model`, cached)."
     from squad_qa.inference import cache_dir, toy_qa_model
 
     toy_qa_model()

@@ -5,15 +5,16 @@ import pytest
 
 from conftest import shared_path
 from squad_qa.alignment import (
-    alignment_report,
     answer_char_spans,
+    answer_rows,
     check_tokenizer,
     cls_positions,
     label_window_loop,
     label_windows,
-    offsets_are_sorted,
+    label_windows_loop,
     tokenize_windows,
 )
+from squad_qa.labellers import alignment_report, colab_labels, offsets_are_sorted
 from squad_qa.features import prepare_train_features, prepare_validation_features
 from squad_qa.defaults import load_tokenizer
 
@@ -155,3 +156,18 @@ def test_bad_configurations_say_what_to_change():
             {'id': ['long'], 'question': ['what ' * 500], 'context': ['a short context. ' * 100]},
             tok,
         )
+
+
+def test_the_colab_labeller_loses_truncated_answers_and_labels_the_rest_by_the_rule(dev_v11):
+    "Appendix a2's measurement of the DistilBERT and ALBERT Colab notebooks' labeller."
+    contexts, questions, starts, ends = answer_rows(dev_v11)
+    assert len(contexts) == 34_726  # one row per gold answer
+    tok = load_tokenizer(shared_path('tokenizers', 'bert-base-uncased'))
+    encodings = tok(
+        contexts, questions, truncation=True, max_length=512, return_offsets_mapping=True
+    )
+    colab = np.array(colab_labels(encodings, starts, ends, tok))
+    rule = np.stack(label_windows_loop(encodings, starts, ends, [-1] * len(starts), context_id=0))
+    assert (colab[0] == 512).sum() == 23  # truncated away: a label the loss ignores
+    kept = (colab != 512).all(axis=0)
+    np.testing.assert_array_equal(colab[:, kept], rule[:, kept])

@@ -7,14 +7,8 @@ import datasets
 import pytest
 from datasets import Dataset
 
-from squad_qa.data import (
-    HUB_SQUAD,
-    SQUAD_FEATURES,
-    SourceNotFoundError,
-    SquadFormatError,
-    fixture_path,
-    load_squad,
-)
+from squad_qa.data import SQUAD_FEATURES, SquadFormatError, load_squad
+from squad_qa.sources import HUB_SQUAD, SourceNotFoundError, fixture_path
 from squad_qa.explore import AnswerNotFoundError, add_answer_ends, squad_summary
 
 

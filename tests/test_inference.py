@@ -1,4 +1,4 @@
-"""Chapter 11 on real data: `QuestionAnswerer` against chapter 07's reference loop on SQuAD dev,
+"""Chapter 12 on real data: `QuestionAnswerer` against chapter 07's reference loop on SQuAD dev,
 and over long contexts with real tokenizers."""
 
 import pytest

@@ -12,12 +12,11 @@ import torch
 from accelerate import Accelerator
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-import squad_qa.runs as runs
-import squad_qa.training as training
+import squad_qa.checkpoints as checkpoints
 from squad_qa.defaults import load_tokenizer, toy_squad
 from squad_qa.features import qa_features
 from squad_qa.runs import TrainConfig
-from squad_qa.training import train_qa
+from squad_qa.checkpoints import train_qa
 
 CONFIG = dict(epochs=2, lr=1e-3, batch_size=8, grad_accum_steps=2, seed=5)  # 5 steps an epoch
 
@@ -98,14 +97,14 @@ def in_optimizer_step(nth):
 
 def in_epoch_checkpoint(monkeypatch):
     "SIGINT while the first epoch's checkpoint is being written."
-    real, moment = training.save_checkpoint, Moment(1)
+    real, moment = checkpoints.save_checkpoint, Moment(1)
 
     def saving(folder, *args, **kwargs):
         if Path(folder).name.startswith('checkpoint-epoch'):
             moment()
         return real(folder, *args, **kwargs)
 
-    monkeypatch.setattr(training, 'save_checkpoint', saving)
+    monkeypatch.setattr(checkpoints, 'save_checkpoint', saving)
 
 
 @pytest.fixture(scope='module')
@@ -144,13 +143,13 @@ def test_sigint_at_any_moment_resumes_exactly(moment, data, whole, tmp_path, mon
     arm = make(monkeypatch)
     handles = []
     if arm is not None:
-        real_start = training._start
+        real_start = checkpoints._start
 
         def start(model, *args):
             handles.append(arm(model))  # the hooks of this run's model only
             return real_start(model, *args)
 
-        monkeypatch.setattr(training, '_start', start)
+        monkeypatch.setattr(checkpoints, '_start', start)
     stopped = run(data, tmp_path)
     for handle in handles:
         handle.remove()
@@ -174,10 +173,10 @@ def test_without_the_hold_a_sigint_in_optimizer_step_is_refused(data, tmp_path, 
         def __exit__(self, *exc):
             return False
 
-    monkeypatch.setattr(training, '_HoldInterrupt', NoHold)
+    monkeypatch.setattr(checkpoints, '_HoldInterrupt', NoHold)
     handle = register_optimizer_step_post_hook(Moment(3))
     try:
-        with pytest.raises(training.InterruptedStepError, match='inside optimizer step 3'):
+        with pytest.raises(checkpoints.InterruptedStepError, match='inside optimizer step 3'):
             run(data, tmp_path)
     finally:
         handle.remove()
@@ -204,7 +203,7 @@ def test_an_error_inside_optimizer_step_saves_no_checkpoint(error, data, tmp_pat
     saves none (the last consistent one is the epoch's) and says so. Without the guard a raised
     `KeyboardInterrupt` saved `checkpoint-interrupted` with the groups' steps {2, 3}."""
     monkeypatch.setattr(torch.optim.Adam, '_init_group', fail_in_step(3, error))
-    expected = training.InterruptedStepError if error is KeyboardInterrupt else error
+    expected = checkpoints.InterruptedStepError if error is KeyboardInterrupt else error
     with pytest.raises(expected) as raised:
         run(data, tmp_path)
     assert not (tmp_path / 'checkpoint-interrupted').exists()
@@ -217,8 +216,8 @@ def test_cuda_rng_is_taken_with_the_step(data, tmp_path, monkeypatch):
     step, not when the checkpoint is written. Checked on the CPU: a stand-in CUDA state that is a
     copy of the CPU generator's, taken by the same code path, must equal the saved CPU state even
     though a forward pass with dropout ran after the step (the first batch of step 2)."""
-    monkeypatch.setattr(runs, '_cuda_rng_states', lambda: [torch.get_rng_state()])
-    monkeypatch.setattr(runs, '_set_cuda_rng_states', lambda states: None)
+    monkeypatch.setattr(checkpoints, '_cuda_rng_states', lambda: [torch.get_rng_state()])
+    monkeypatch.setattr(checkpoints, '_set_cuda_rng_states', lambda states: None)
     tokenizer, features, dev, dev_features = data
     model = tiny_bert(tokenizer)
 

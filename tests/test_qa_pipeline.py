@@ -248,7 +248,7 @@ def test_max_question_len_cuts(qa):
 
 
 def test_single_window_top_span_is_the_answerers(qa, toy_model_dir):
-    "On one window, p_start * p_end orders spans like chapter 11's logit sums: same best span."
+    "On one window, p_start * p_end orders spans like chapter 12's logit sums: same best span."
     from squad_qa.defaults import toy_squad
 
     dev = toy_squad('validation').select(range(60))

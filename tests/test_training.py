@@ -1,4 +1,4 @@
-"""Chapter 10 on real data: training through windows of SQuAD dev with real tokenizers (BERT right
+"""Chapter 11 on real data: training through windows of SQuAD dev with real tokenizers (BERT right
 padding, XLNet left padding), and the `squad-qa` command."""
 
 import json, os, subprocess
