@@ -4,9 +4,8 @@
     python bench/postprocess.py [--shared ../shared] [--seed 0]
 
 Random logits (fine for timing), in one run: the vectorised `postprocess_predictions` against the
-teaching loop
-`postprocess_predictions_loop`, for SQuAD v1 and v2 settings; checks that the predictions are
-identical.
+teaching loop `postprocess_predictions_loop`, for SQuAD v1 and v2 settings; checks that the
+predictions are identical.
 """
 
 import argparse, sys

@@ -11,8 +11,8 @@ def timed(fn, repeats: int):
 
 def timed_together(fns: list, repeats: int):
     """Best of `repeats` runs of each of `fns`, taken in turns (one run of each per round, so that
-    all of them see the same
-    machine: a shared machine's speed drifts over seconds), and the last result of each."""
+    all of them see the same machine: a shared machine's speed drifts over seconds), and the last
+    result of each."""
     best, results = [float('inf')] * len(fns), [None] * len(fns)
     for _ in range(repeats):
         for i, fn in enumerate(fns):

@@ -4,9 +4,8 @@ dev articles 0-37).
     python bench/tokens_per_epoch.py [--shared ../shared] [--batch-size 16]
 
 For 384/128 and 160/48 windows (embedded MiniLM tokenizer): every feature padded to max_length (the
-seeds), padded to
-the longest feature of its batch (dynamic padding), and dynamic padding with length grouping
-(chapter 03's default).
+seeds), padded to the longest feature of its batch (dynamic padding), and dynamic padding with
+length grouping (`TrainConfig`'s default, chapter 09).
 """
 
 import argparse, sys

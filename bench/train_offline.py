@@ -1,16 +1,14 @@
-"""Fine-tune the offline default (embedded MiniLM) with chapter 03's loop on SQuAD v1.1 dev articles
-0-37, evaluate on held-out articles.
+"""Fine-tune the offline default (embedded MiniLM) with chapter 11's `train_qa` on SQuAD v1.1 dev
+articles 0-37, evaluate on held-out articles.
 
     python bench/train_offline.py [--shared ../shared] [--questions 4500] [--max-length 160]
     [--stride 48] ...
 
 Training data: the questions of articles 0-37 of dev-v1.1.json (shuffled with --seed, the first
---questions kept), first
-answer as the label. Evaluation: the first 500 questions of articles 38-47, never trained on, with
-the official v1.1
-metric over all gold answers. Prints the recipe, the training time, EM/F1, and the tokens processed
-per epoch with
-dynamic padding and length grouping against padding every feature to max_length.
+--questions kept), first answer as the label. Evaluation: the first 500 questions of articles
+38-47, never trained on, with the official v1.1 metric over all gold answers. Prints the recipe,
+the training time, EM/F1, and the tokens processed per epoch with dynamic padding and length
+grouping against padding every feature to max_length.
 """
 
 import argparse, json, sys, time
