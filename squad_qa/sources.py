@@ -199,19 +199,24 @@ class SquadReport:
     lost: int = 0  # questions in the skipped parts
 
 # %% ../nbs/a1_sources.ipynb #d0rep02
+def _counted(count: int, noun: str) -> str:
+    "`count` and `noun`, plural unless `count` is 1: '1 article', '2,000 questions'."
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 @patch
 def __str__(self: SquadReport):
     "The totals in one line, then up to ten skipped parts with their reasons."
     head = (
-        f"{self.source}: {self.questions:,} questions ({self.unanswerable:,} unanswerable) in "
-        f"{self.paragraphs:,} paragraphs of {self.articles:,} articles"
+        f"{self.source}: {_counted(self.questions, 'question')} ({self.unanswerable:,} "
+        f"unanswerable) in {_counted(self.paragraphs, 'paragraph')} of "
+        f"{_counted(self.articles, 'article')}"
     )
     if not self.skipped:
         return head
     reasons = '\n'.join(f"  - {r}" for r in self.skipped[:10])
     more = f"\n  ... and {len(self.skipped) - 10} more" if len(self.skipped) > 10 else ''
-    plural = 's' if self.lost != 1 else ''
-    return f"{head}; skipped {self.lost:,} question{plural}:\n{reasons}{more}"
+    return f"{head}; skipped {_counted(self.lost, 'question')}:\n{reasons}{more}"
 
 # %% ../nbs/a1_sources.ipynb #30f870c7
 def _as_list(value) -> list:
