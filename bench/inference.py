@@ -7,8 +7,8 @@ Both use the same model and settings (384/128, max_answer_length 30). Reports qu
 of each, how many answers agree, and every disagreement with what explains it: the pipeline's
 `align_to_words` (checked by asking it again without), the context's several windows, or a tie.
 The model is a fine-tuned folder if given (e.g. the output of bench/train_offline.py --output-dir),
-else the embedded MiniLM fine-tuned for two minutes on the toy data with chapter 11's `train_qa`,
-so that the answers mean something.
+else the embedded MiniLM fine-tuned for a minute and a half on the toy data with chapter 11's
+`train_qa`, so that the answers mean something.
 
 It also prints the floor for any exact (fp32) method on this machine: the model's floating-point
 operations on the real tokens of all windows, divided by the best matrix-multiply throughput
